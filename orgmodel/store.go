@@ -1,0 +1,203 @@
+package orgmodel
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what orgmodel needs from persistence. store.DB implements it on
+// SQLite and PostgreSQL; store/storetest checks any implementation.
+type Store interface {
+	// InTx runs fn in one read-write transaction: all its writes commit or
+	// none do (R-MERGE-7). fn MAY run more than once (retries after
+	// contention), so it must not act outside tx: mail goes to the outbox.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn in a read-only transaction, off the write path. Writes
+	// inside fn fail.
+	Read(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is what one command may read and write. Get* return an error
+// satisfying errors.Is(err, ErrNotFound) on a miss. Writes that break a
+// backstop constraint return a *RuleError naming the rule it backs, or
+// ErrConflict. Lists are ordered by SID unless said otherwise.
+type Tx interface {
+	// LockOrg reads the organization and holds it until the transaction
+	// ends (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises writers),
+	// so commands on one organization never interleave.
+	LockOrg(ctx context.Context, sid OrgSID) (*Org, error)
+	GetOrg(ctx context.Context, sid OrgSID) (*Org, error)
+	CreateOrg(ctx context.Context, o *Org) error
+	UpdateOrg(ctx context.Context, o *Org) error
+	// DeleteOrg removes an organization that holds nothing any more (the
+	// candidate of a merge, R-MERGE-5).
+	DeleteOrg(ctx context.Context, sid OrgSID) error
+
+	GetUser(ctx context.Context, sid UserSID) (*User, error)
+	// GetUserByEmail finds a user by EmailKey(email).
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	DeleteUser(ctx context.Context, sid UserSID) error
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	// MoveUsers moves every user of from into to, keeping roles; the
+	// caller has already changed from's Owner (R-MERGE-5).
+	MoveUsers(ctx context.Context, from, to OrgSID, now time.Time) (int, error)
+
+	GetAccount(ctx context.Context, sid AccountSID) (*Account, error)
+	CreateAccount(ctx context.Context, a *Account) error
+	UpdateAccount(ctx context.Context, a *Account) error
+	ListAccounts(ctx context.Context, f AccountFilter) ([]*Account, error)
+	CountAccounts(ctx context.Context, f AccountFilter) (int, error)
+	// MoveAccounts moves every account (and subaccount) of from into to.
+	MoveAccounts(ctx context.Context, from, to OrgSID, now time.Time) (int, error)
+	// MoveAccountTree moves one account and its subaccounts into org.
+	MoveAccountTree(ctx context.Context, sid AccountSID, org OrgSID, now time.Time) error
+	// ReassignAccounts gives every account of org owned by from to to.
+	ReassignAccounts(ctx context.Context, org OrgSID, from, to UserSID, now time.Time) (int, error)
+
+	PutLink(ctx context.Context, l *AccountLink) error
+	GetLink(ctx context.Context, org OrgSID, acct AccountSID) (*AccountLink, error)
+	GetLinkByTokenHash(ctx context.Context, h string) (*AccountLink, error)
+	DeleteLink(ctx context.Context, org OrgSID, acct AccountSID) error
+	// ListLinkedAccounts lists the accounts linked to org (pending and
+	// independent), with their relation.
+	ListLinkedAccounts(ctx context.Context, org OrgSID) ([]*AccountView, error)
+	// ListLinks lists links of one account (to every organization), or of
+	// one organization when acct is "".
+	ListLinks(ctx context.Context, org OrgSID, acct AccountSID) ([]*AccountLink, error)
+	// DeleteExpiredLinks removes pending links that expired before now and
+	// returns them.
+	DeleteExpiredLinks(ctx context.Context, now time.Time, limit int) ([]*AccountLink, error)
+
+	PutGrant(ctx context.Context, g *Grant) error // insert or replace (account, user)
+	GetGrant(ctx context.Context, acct AccountSID, user UserSID) (*Grant, error)
+	GetGrantBySID(ctx context.Context, sid RoleAssignmentSID) (*Grant, error)
+	DeleteGrant(ctx context.Context, acct AccountSID, user UserSID) error
+	ListGrants(ctx context.Context, f GrantFilter) ([]*Grant, error)
+	// DeleteUserGrants removes every grant of user.
+	DeleteUserGrants(ctx context.Context, user UserSID) (int, error)
+	// MoveGrants hands the grants from made to to (R-MERGE-5).
+	MoveGrants(ctx context.Context, from, to OrgSID) error
+
+	CreateDomain(ctx context.Context, d *Domain) error
+	GetDomain(ctx context.Context, org OrgSID, name string) (*Domain, error)
+	UpdateDomain(ctx context.Context, d *Domain) error
+	DeleteDomain(ctx context.Context, sid DomainSID) error
+	ListDomains(ctx context.Context, org OrgSID) ([]*Domain, error)
+	// ListDomainClaims lists every organization's registration of name.
+	ListDomainClaims(ctx context.Context, name string) ([]*Domain, error)
+	// ClaimDomainChecks returns up to limit verified domains last checked
+	// before due, and marks them checked at now so that no other replica
+	// takes them (SKIP LOCKED on PostgreSQL).
+	ClaimDomainChecks(ctx context.Context, due, now time.Time, limit int) ([]*Domain, error)
+
+	CreateInvitation(ctx context.Context, i *Invitation) error
+	GetInvitation(ctx context.Context, sid InvitationSID) (*Invitation, error)
+	GetInvitationByTokenHash(ctx context.Context, h string) (*Invitation, error)
+	UpdateInvitation(ctx context.Context, i *Invitation) error
+	// ListInvitations lists org's invitations; email filters by EmailKey
+	// and status by state when not "".
+	ListInvitations(ctx context.Context, org OrgSID, email string, status InvitationStatus) ([]*Invitation, error)
+	// PendingInvitationsFor lists every organization's pending invitations
+	// of email that have not expired at now.
+	PendingInvitationsFor(ctx context.Context, email string, now time.Time) ([]*Invitation, error)
+
+	CreateSCIMToken(ctx context.Context, t *SCIMToken) error
+	GetSCIMTokenByHash(ctx context.Context, h string) (*SCIMToken, error)
+	ListSCIMTokens(ctx context.Context, org OrgSID) ([]*SCIMToken, error)
+	UpdateSCIMToken(ctx context.Context, t *SCIMToken) error
+
+	CreateOAuthClient(ctx context.Context, c *OAuthClient) error
+	GetOAuthClient(ctx context.Context, sid OAuthClientSID) (*OAuthClient, error)
+	ListOAuthClients(ctx context.Context, org OrgSID) ([]*OAuthClient, error)
+	UpdateOAuthClient(ctx context.Context, c *OAuthClient) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	GetAPIKey(ctx context.Context, sid APIKeySID) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, acct AccountSID) ([]*APIKey, error)
+	DeleteAPIKey(ctx context.Context, sid APIKeySID) error
+
+	CreateSession(ctx context.Context, s *Session) error
+	GetSessionByTokenHash(ctx context.Context, h string) (*Session, error)
+	UpdateSession(ctx context.Context, s *Session) error
+	// EndUserSessions ends every live session of user and returns how many.
+	EndUserSessions(ctx context.Context, user UserSID, reason string, now time.Time) (int, error)
+
+	CreateResetToken(ctx context.Context, r *ResetToken) error
+	GetResetToken(ctx context.Context, h string) (*ResetToken, error)
+	UpdateResetToken(ctx context.Context, r *ResetToken) error
+	// DeleteResetTokens removes every reset link of user.
+	DeleteResetTokens(ctx context.Context, user UserSID) error
+
+	GetIdP(ctx context.Context, org OrgSID) (*IdP, error)
+	PutIdP(ctx context.Context, p *IdP) error
+	DeleteIdP(ctx context.Context, org OrgSID) error
+
+	// AppendAudit adds e to the audit log, filling SID and Seq.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	// EnqueueMail adds m to the outbox, filling ID.
+	EnqueueMail(ctx context.Context, m *Mail) error
+	// ClaimMail returns up to limit unsent mails due at now and pushes their
+	// next attempt to leaseUntil, so that no other sender takes them.
+	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*Mail, error)
+	// ClaimUnloggedMail marks up to limit unsent mails that were never
+	// written to the log as logged at now, and returns them.
+	ClaimUnloggedMail(ctx context.Context, now time.Time, limit int) ([]*Mail, error)
+	// FinishMail records the outcome of one delivery attempt.
+	FinishMail(ctx context.Context, m *Mail) error
+	ListMail(ctx context.Context, f MailFilter) ([]*Mail, error)
+}
+
+// UserFilter selects users; zero fields do not filter.
+type UserFilter struct {
+	OrgSID   OrgSID
+	Role     Role
+	Status   UserStatus
+	AfterSID UserSID // keyset paging
+	Limit    int     // 0 = no limit
+}
+
+// AccountFilter selects accounts; zero fields do not filter.
+type AccountFilter struct {
+	OrgSID       OrgSID
+	OwnerSID     UserSID
+	ParentSID    AccountSID
+	TopLevel     bool // only accounts without a parent
+	NotClosed    bool
+	Status       AccountStatus
+	FriendlyName string
+	AfterSID     AccountSID
+	Limit        int
+}
+
+// GrantFilter selects grants; zero fields do not filter.
+type GrantFilter struct {
+	OrgSID     OrgSID
+	UserSID    UserSID
+	AccountSID AccountSID
+	AfterSID   RoleAssignmentSID
+	Limit      int
+}
+
+// AuditFilter selects audit events, newest first.
+type AuditFilter struct {
+	OrgSID    OrgSID
+	Actor     string
+	Action    string // exact, or a prefix ending in "."
+	Target    string
+	Since     time.Time
+	Until     time.Time
+	BeforeSeq int64 // keyset paging, newest first
+	Limit     int
+}
+
+// MailFilter selects outbox entries, newest first.
+type MailFilter struct {
+	To     string
+	Unsent bool
+	Limit  int
+}

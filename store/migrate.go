@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// migrate applies the dialect's pending migrations, each in its own
+// transaction. On PostgreSQL a session advisory lock makes replicas that
+// start together migrate once.
+func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
+	sub, err := fs.Sub(migrationFS, "migrations/"+d.name)
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	if d.name == "postgres" {
+		gd = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+const orgCols = `sid, friendly_name, owner_sid, account_limit, baa_at, bulk_import, created_at, updated_at`
+
+func scanOrg(r scanner) (*orgmodel.Org, error) {
+	var o orgmodel.Org
+	err := r.Scan(&o.SID, &o.FriendlyName, &o.OwnerSID, &o.AccountLimit, msNull{&o.BAAAt}, &o.BulkImportEnabled,
+		msTime{&o.CreatedAt}, msTime{&o.UpdatedAt})
+	return &o, err
+}
+
+func (t *tx) GetOrg(ctx context.Context, sid orgmodel.OrgSID) (*orgmodel.Org, error) {
+	return getOne(ctx, t, scanOrg, `SELECT `+orgCols+` FROM orgs WHERE sid = ?`, sid)
+}
+
+func (t *tx) LockOrg(ctx context.Context, sid orgmodel.OrgSID) (*orgmodel.Org, error) {
+	return getOne(ctx, t, scanOrg, `SELECT `+orgCols+` FROM orgs WHERE sid = ?`+t.d.forUpdate, sid)
+}
+
+func (t *tx) CreateOrg(ctx context.Context, o *orgmodel.Org) error {
+	_, err := t.exec(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.SID, o.FriendlyName, o.OwnerSID, o.AccountLimit, nms(o.BAAAt), o.BulkImportEnabled, ms(o.CreatedAt), ms(o.UpdatedAt))
+	return err
+}
+
+func (t *tx) UpdateOrg(ctx context.Context, o *orgmodel.Org) error {
+	return t.execOne(ctx, `UPDATE orgs SET friendly_name = ?, owner_sid = ?, account_limit = ?, baa_at = ?, bulk_import = ?, updated_at = ? WHERE sid = ?`,
+		o.FriendlyName, o.OwnerSID, o.AccountLimit, nms(o.BAAAt), o.BulkImportEnabled, ms(o.UpdatedAt), o.SID)
+}
+
+func (t *tx) DeleteOrg(ctx context.Context, sid orgmodel.OrgSID) error {
+	return t.execOne(ctx, `DELETE FROM orgs WHERE sid = ?`, sid)
+}
+
+const userCols = `sid, email, org_sid, role, status, given_name, family_name, display_name, external_id, locale, timezone,
+	extra, version, password_hash, totp_secret, mfa_enrol_required, created_at, updated_at`
+
+func scanUser(r scanner) (*orgmodel.User, error) {
+	var u orgmodel.User
+	err := r.Scan(&u.SID, &u.Email, &u.OrgSID, &u.Role, &u.Status, &u.GivenName, &u.FamilyName, &u.DisplayName,
+		&u.ExternalID, &u.Locale, &u.Timezone, &u.Extra, &u.Version, &u.PasswordHash, &u.TOTPSecret,
+		&u.MFAEnrolRequired, msTime{&u.CreatedAt}, msTime{&u.UpdatedAt})
+	return &u, err
+}
+
+func (t *tx) GetUser(ctx context.Context, sid orgmodel.UserSID) (*orgmodel.User, error) {
+	return getOne(ctx, t, scanUser, `SELECT `+userCols+` FROM users WHERE sid = ?`, sid)
+}
+
+func (t *tx) GetUserByEmail(ctx context.Context, email string) (*orgmodel.User, error) {
+	return getOne(ctx, t, scanUser, `SELECT `+userCols+` FROM users WHERE email_key = ?`, orgmodel.EmailKey(email))
+}
+
+func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
+	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName, u.ExternalID, u.Locale,
+		u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired, ms(u.CreatedAt), ms(u.UpdatedAt),
+		orgmodel.EmailKey(u.Email))
+	return err
+}
+
+func (t *tx) UpdateUser(ctx context.Context, u *orgmodel.User) error {
+	return t.execOne(ctx, `UPDATE users SET email = ?, email_key = ?, org_sid = ?, role = ?, status = ?, given_name = ?,
+		family_name = ?, display_name = ?, external_id = ?, locale = ?, timezone = ?, extra = ?, version = ?,
+		password_hash = ?, totp_secret = ?, mfa_enrol_required = ?, updated_at = ? WHERE sid = ?`,
+		u.Email, orgmodel.EmailKey(u.Email), u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName,
+		u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired,
+		ms(u.UpdatedAt), u.SID)
+}
+
+func (t *tx) DeleteUser(ctx context.Context, sid orgmodel.UserSID) error {
+	return t.execOne(ctx, `DELETE FROM users WHERE sid = ?`, sid)
+}
+
+func userWhere(f orgmodel.UserFilter) *where {
+	w := &where{}
+	if f.OrgSID != "" {
+		w.add("org_sid = ?", f.OrgSID)
+	}
+	if f.Role != "" {
+		w.add("role = ?", f.Role)
+	}
+	if f.Status != "" {
+		w.add("status = ?", f.Status)
+	}
+	return w
+}
+
+func (t *tx) ListUsers(ctx context.Context, f orgmodel.UserFilter) ([]*orgmodel.User, error) {
+	w := userWhere(f)
+	if f.AfterSID != "" {
+		w.add("sid > ?", f.AfterSID)
+	}
+	return getAll(ctx, t, scanUser, `SELECT `+userCols+` FROM users`+w.sql()+` ORDER BY org_sid, sid`+limit(f.Limit), w.args...)
+}
+
+func (t *tx) CountUsers(ctx context.Context, f orgmodel.UserFilter) (int, error) {
+	w := userWhere(f)
+	return t.count(ctx, `SELECT COUNT(*) FROM users`+w.sql(), w.args...)
+}
+
+func (t *tx) MoveUsers(ctx context.Context, from, to orgmodel.OrgSID, now time.Time) (int, error) {
+	r, err := t.exec(ctx, `UPDATE users SET org_sid = ?, version = version + 1, updated_at = ? WHERE org_sid = ?`, to, ms(now), from)
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}

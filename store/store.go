@@ -1,0 +1,211 @@
+// Package store implements orgmodel.Store on SQLite (modernc.org/sqlite,
+// pure Go) and PostgreSQL (pgx), with one set of SQL statements written
+// with ? placeholders and rebound for PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+// DB implements orgmodel.Store.
+type DB struct {
+	w   *sql.DB // writes: SQLite holds one connection so that writers queue in Go, not on the file lock
+	r   *sql.DB // reads: a pool of read-only connections (the same pool as w on PostgreSQL)
+	d   *dialect
+	log *slog.Logger
+}
+
+var _ orgmodel.Store = (*DB)(nil)
+
+// Open connects to dsn — "sqlite:PATH" (or a bare path) or
+// "postgres://…" — and applies pending migrations. Replicas starting
+// together on PostgreSQL migrate once (an advisory lock serialises them).
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var s *DB
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s, err = openPostgres(ctx, dsn)
+	case strings.HasPrefix(dsn, "sqlite:"):
+		s, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case dsn == "":
+		return nil, errors.New("store: no database given (set --db or ORGD_DB)")
+	case strings.Contains(dsn, "://"):
+		return nil, errors.New("store: the database must be sqlite:PATH or postgres://… (other schemes are not supported)")
+	default:
+		s, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.log = log
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	path = strings.TrimPrefix(path, "file:")
+	if path == "" {
+		return nil, errors.New("store: sqlite: no file path given")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, errors.New("store: sqlite: the path must not contain ? or #")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	// Migrate on a connection of its own first: goose may use more than one.
+	mdb, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	if err := migrate(ctx, mdb, sqliteDialect); err != nil {
+		mdb.Close()
+		return nil, err
+	}
+	mdb.Close()
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)&_txlock=deferred")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	return &DB{w: w, r: r, d: sqliteDialect}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, errors.New("store: postgres: the DSN is not valid")
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: postgres: cannot connect: %w", redact(err))
+	}
+	if err := migrate(ctx, db, postgresDialect); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{w: db, r: db, d: postgresDialect}, nil
+}
+
+// redact keeps a connection error's kind without echoing the DSN.
+func redact(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		return errors.New("connection failed (details withheld: they name the DSN)")
+	}
+	return errors.New(msg)
+}
+
+// Close closes both pools.
+func (s *DB) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *DB) Dialect() string { return s.d.name }
+
+// Ping checks that the database answers and that the migrations are applied.
+func (s *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM orgs WHERE 1 = 0`).Scan(&n); err != nil {
+		return fmt.Errorf("store: not ready: %w", err)
+	}
+	return nil
+}
+
+// maxAttempts bounds InTx's retries after a lost race.
+const maxAttempts = 8
+
+// InTx runs fn in a read-write transaction (BEGIN IMMEDIATE on SQLite; READ
+// COMMITTED with row locks on PostgreSQL) and retries it on serialization
+// failures, deadlocks and busy databases.
+func (s *DB) InTx(ctx context.Context, fn func(orgmodel.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.runTx(ctx, s.w, false, fn)
+		if !errors.Is(err, orgmodel.ErrRetry) || attempt == maxAttempts || ctx.Err() != nil {
+			break
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond * time.Duration(1+rand.IntN(5))
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if errors.Is(err, orgmodel.ErrRetry) {
+		return fmt.Errorf("store: gave up after %d attempts: %w", maxAttempts, err)
+	}
+	return err
+}
+
+// Read runs fn in a read-only transaction on the read pool.
+func (s *DB) Read(ctx context.Context, fn func(orgmodel.Tx) error) error {
+	return s.runTx(ctx, s.r, true, fn)
+}
+
+func (s *DB) runTx(ctx context.Context, db *sql.DB, readOnly bool, fn func(orgmodel.Tx) error) (err error) {
+	var opts *sql.TxOptions
+	if readOnly && s.d.name == "postgres" {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	sqlTx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return s.d.translate(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	t := &tx{q: sqlTx, d: s.d}
+	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return s.d.translate(err)
+	}
+	return nil
+}
