@@ -66,10 +66,14 @@ func ParseImportCSV(r io.Reader) ([]ImportRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, Invalid("file", "line %d is not valid CSV: %v", line, err)
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, Invalid("file", "line %d is not valid CSV: %v", pe.Line, pe.Err)
+			}
+			return nil, Invalid("file", "the file could not be read: %v", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}

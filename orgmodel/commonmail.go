@@ -7,23 +7,21 @@ import "strings"
 // (R-DOM-2, R-USER-7). Keep it sorted; a test checks that it is, that every
 // entry is a normalised domain, and that the well-known ones are present.
 var commonMailDomains = []string{
-	"126.com", "139.com", "163.com", "aim.com", "alice.it", "aol.com", "aol.de",
-	"att.net", "bellsouth.net", "bigpond.com", "blueyonder.co.uk", "btinternet.com",
-	"charter.net", "comcast.net", "cox.net", "earthlink.net", "email.com", "fastmail.com",
-	"fastmail.fm", "free.fr", "freenet.de", "gmail.com", "gmx.at", "gmx.ch", "gmx.com",
-	"gmx.de", "gmx.net", "googlemail.com", "hey.com", "hotmail.co.uk", "hotmail.com",
-	"hotmail.de", "hotmail.es", "hotmail.fr", "hotmail.it", "hushmail.com", "icloud.com",
-	"inbox.com", "juno.com", "laposte.net", "libero.it", "live.ca", "live.co.uk", "live.com",
-	"live.com.au", "live.de", "live.fr", "live.it", "live.nl", "mac.com", "mail.com",
-	"mail.ru", "me.com", "msn.com", "naver.com", "netscape.net", "ntlworld.com",
+	"126.com", "139.com", "163.com", "aim.com", "alice.it", "aol.com", "aol.de", "att.net",
+	"bellsouth.net", "bigpond.com", "blueyonder.co.uk", "btinternet.com", "charter.net",
+	"comcast.net", "cox.net", "earthlink.net", "email.com", "fastmail.com", "fastmail.fm", "free.fr",
+	"freenet.de", "gmail.com", "gmx.at", "gmx.ch", "gmx.com", "gmx.de", "gmx.net", "googlemail.com",
+	"hey.com", "hotmail.co.uk", "hotmail.com", "hotmail.de", "hotmail.es", "hotmail.fr", "hotmail.it",
+	"hushmail.com", "icloud.com", "inbox.com", "juno.com", "laposte.net", "libero.it", "live.ca",
+	"live.co.uk", "live.com", "live.com.au", "live.de", "live.fr", "live.it", "live.nl", "mac.com",
+	"mail.com", "mail.ru", "me.com", "msn.com", "naver.com", "netscape.net", "ntlworld.com",
 	"optonline.net", "orange.fr", "outlook.co.uk", "outlook.com", "outlook.de", "outlook.es",
-	"outlook.fr", "outlook.it", "pm.me", "proton.me", "protonmail.ch", "protonmail.com",
-	"qq.com", "rambler.ru", "rediffmail.com", "rocketmail.com", "sbcglobal.net", "sfr.fr",
-	"shaw.ca", "sky.com", "t-online.de", "tutanota.com", "tutanota.de", "tuta.io",
-	"verizon.net", "virginmedia.com", "wanadoo.fr", "web.de", "yahoo.ca", "yahoo.co.in",
-	"yahoo.co.jp", "yahoo.co.uk", "yahoo.com", "yahoo.com.au", "yahoo.com.br", "yahoo.de",
-	"yahoo.es", "yahoo.fr", "yahoo.in", "yahoo.it", "yandex.com", "yandex.ru", "ymail.com",
-	"zoho.com", "zohomail.com",
+	"outlook.fr", "outlook.it", "pm.me", "proton.me", "protonmail.ch", "protonmail.com", "qq.com",
+	"rambler.ru", "rediffmail.com", "rocketmail.com", "sbcglobal.net", "sfr.fr", "shaw.ca", "sky.com",
+	"t-online.de", "tuta.io", "tutanota.com", "tutanota.de", "verizon.net", "virginmedia.com",
+	"wanadoo.fr", "web.de", "yahoo.ca", "yahoo.co.in", "yahoo.co.jp", "yahoo.co.uk", "yahoo.com",
+	"yahoo.com.au", "yahoo.com.br", "yahoo.de", "yahoo.es", "yahoo.fr", "yahoo.in", "yahoo.it",
+	"yandex.com", "yandex.ru", "ymail.com", "zoho.com", "zohomail.com",
 }
 
 var commonMailSet = func() map[string]struct{} {

@@ -137,3 +137,44 @@ func requireRule(t *testing.T, err error, rule string) {
 	require.Error(t, err, "want a refusal by %s", rule)
 	require.Equal(t, rule, orgmodel.RuleOf(err), "err = %v", err)
 }
+
+// promote invites email into r's organization as an Administrator, after
+// verifying the email's domain for it when needed.
+func (e *env) promote(r *orgmodel.SignUpResult, email string) orgmodel.UserSID {
+	e.t.Helper()
+	e.ensureVerified(r.OrgSID, orgmodel.EmailDomain(email))
+	return e.member(r.OrgSID, email, orgmodel.RoleAdministrator)
+}
+
+// standard invites email into r's organization as a Standard user.
+func (e *env) standard(r *orgmodel.SignUpResult, email string) orgmodel.UserSID {
+	e.t.Helper()
+	e.ensureVerified(r.OrgSID, orgmodel.EmailDomain(email))
+	return e.member(r.OrgSID, email, orgmodel.RoleStandard)
+}
+
+func (e *env) ensureVerified(org orgmodel.OrgSID, domain string) {
+	e.t.Helper()
+	ds, err := e.svc.ListDomains(e.ctx, e.op, org)
+	require.NoError(e.t, err)
+	for _, d := range ds {
+		if d.Name == domain && d.Status == orgmodel.DomainVerified {
+			return
+		}
+	}
+	e.verified(org, domain)
+}
+
+// firstOpenAccount returns a managed, not closed, top-level account of r's organization.
+func (e *env) firstOpenAccount(r *orgmodel.SignUpResult) orgmodel.AccountSID {
+	e.t.Helper()
+	accts, err := e.svc.ListAccounts(e.ctx, e.op, r.OrgSID)
+	require.NoError(e.t, err)
+	for _, a := range accts {
+		if a.Relation == orgmodel.RelationManaged && a.Status != orgmodel.AccountClosed {
+			return a.SID
+		}
+	}
+	e.t.Fatal("no open account")
+	return ""
+}
