@@ -2,6 +2,7 @@ package orgmodel_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -177,4 +178,21 @@ func (e *env) firstOpenAccount(r *orgmodel.SignUpResult) orgmodel.AccountSID {
 	}
 	e.t.Fatal("no open account")
 	return ""
+}
+
+// sessionEnded reads the session row of token and reports whether a rule
+// ended it (not merely whether Session refuses it).
+func (e *env) sessionEnded(token string) bool {
+	e.t.Helper()
+	var ended bool
+	require.NoError(e.t, e.db.Read(e.ctx, func(tx orgmodel.Tx) error {
+		s, err := tx.GetSessionByTokenHash(e.ctx, orgmodel.HashToken(token))
+		if errors.Is(err, orgmodel.ErrNotFound) {
+			ended = true // deleted with its user
+			return nil
+		}
+		ended = err == nil && s.EndedAt != nil
+		return err
+	}))
+	return ended
 }

@@ -157,12 +157,15 @@ func TestRule_SCIM_2_DeprovisioningEndsSessionsAtOnce(t *testing.T) {
 	// active=false ends every session and blocks new ones.
 	_, err = e.svc.UpdateUserProfile(e.ctx, agent, r.OrgSID, a.SID, orgmodel.Profile{Email: "a@acme.test", Active: false}, 0)
 	require.NoError(t, err)
+	assert.True(t, e.sessionEnded(ta), "the session row is ended, not just refused")
+	assert.False(t, e.sessionEnded(tb))
 	_, _, err = e.svc.Session(e.ctx, ta)
 	assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err))
 	_, _, err = e.svc.StartSession(e.ctx, as(a.SID), a.SID, "sso")
 	requireRule(t, err, "R-SCIM-2")
 	// DELETE removes the user and its sessions.
 	require.NoError(t, e.svc.DeprovisionUser(e.ctx, agent, r.OrgSID, b.SID))
+	assert.True(t, e.sessionEnded(tb))
 	_, _, err = e.svc.Session(e.ctx, tb)
 	assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err))
 	_, err = e.svc.GetUser(e.ctx, e.op, r.OrgSID, b.SID)

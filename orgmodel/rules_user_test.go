@@ -117,6 +117,7 @@ func TestRule_USER_4_ResetPassword(t *testing.T) {
 	assert.Equal(t, e.clock.Now().Add(24*time.Hour).Truncate(time.Millisecond), res.ExpiresAt)
 	// Every session ended at once; the old password stopped working.
 	for _, tok := range []string{tok1, tok2} {
+		assert.True(t, e.sessionEnded(tok))
 		_, _, err := e.svc.Session(e.ctx, tok)
 		assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err))
 	}
