@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+var credentialCommands = []*command{
+	{
+		name: "scim-token create", synopsis: "--org OR… [--name N]",
+		summary: "issue a bearer token for the organization's SCIM client; shown once, stored hashed",
+		setup: func(f *flagSet) action {
+			org := orgFlag(f)
+			name := f.str("name", "a `label` for the token (default scim)", false)
+			return func(ctx context.Context, c *call) (any, error) {
+				return c.svc.CreateSCIMToken(ctx, c.actor, *org, *name)
+			}
+		},
+	},
+	{
+		name: "scim-token list", synopsis: "--org OR…",
+		summary: "list the organization's SCIM tokens (never their values)",
+		setup: func(f *flagSet) action {
+			org := orgFlag(f)
+			return func(ctx context.Context, c *call) (any, error) {
+				ts, err := c.svc.ListSCIMTokens(ctx, c.actor, *org)
+				return listed("tokens", ts, err)
+			}
+		},
+	},
+	{
+		name: "scim-token revoke", synopsis: "--org OR… --token T",
+		summary: "revoke a SCIM token, given as the token or its id; refused at once everywhere",
+		setup: func(f *flagSet) action {
+			org := orgFlag(f)
+			token := f.str("token", "the `token`, or its id from scim-token list", true)
+			return func(ctx context.Context, c *call) (any, error) {
+				return c.svc.RevokeSCIMToken(ctx, c.actor, *org, *token)
+			}
+		},
+	},
+	{
+		name: "oauth-client create", synopsis: "--org OR… [--name N]",
+		summary: "issue client credentials for the Organizations API; the secret is shown once",
+		setup: func(f *flagSet) action {
+			org := orgFlag(f)
+			name := f.str("name", "a `label` for the client (default api)", false)
+			return func(ctx context.Context, c *call) (any, error) {
+				return c.svc.CreateOAuthClient(ctx, c.actor, *org, *name)
+			}
+		},
+	},
+	{
+		name: "oauth-client revoke", synopsis: "--org OR… --client OQ…",
+		summary: "revoke an OAuth client of the organization",
+		setup: func(f *flagSet) action {
+			org := orgFlag(f)
+			client := sidFlag[orgmodel.OAuthClientSID](f, "client", orgmodel.PrefixOAuthClient, "the client id `OQ…`", true)
+			return func(ctx context.Context, c *call) (any, error) {
+				if err := c.svc.RevokeOAuthClient(ctx, c.actor, *org, *client); err != nil {
+					return nil, err
+				}
+				return map[string]string{"client_id": string(*client), "status": "revoked"}, nil
+			}
+		},
+	},
+	{
+		name: "sso set", synopsis: "--org OR… --idp-metadata FILE|URL [--allow-idp-initiated]", raw: true,
+		summary: "configure the organization's SAML identity provider (not available yet)",
+		setup: func(f *flagSet) action {
+			orgFlag(f)
+			f.str("idp-metadata", "the IdP's metadata XML `FILE` or URL", true)
+			f.boolean("allow-idp-initiated", "accept IdP-initiated logins")
+			return func(context.Context, *call) (any, error) {
+				return nil, &operatorError{"orgd sso set is not available yet: SAML single sign-on arrives in a later release; nothing was changed"}
+			}
+		},
+	},
+}
+
+var opsCommands = []*command{
+	{
+		name: "audit list", synopsis: "[--org OR…] [--limit N] [--action A] [--actor X]",
+		summary: "list audit events, newest first (every organization's for the operator without --org)",
+		setup: func(f *flagSet) action {
+			org := sidFlag[orgmodel.OrgSID](f, "org", orgmodel.PrefixOrg, "only this organization's `OR…`", false)
+			limit := limitFlag(f)
+			act := f.str("action", "only this `action` (or a prefix ending in '.', such as user.)", false)
+			actor := f.str("actor", "only events by this `actor` (US…, operator, system, scim:…)", false)
+			return func(ctx context.Context, c *call) (any, error) {
+				evs, err := c.svc.ListAudit(ctx, c.actor, orgmodel.AuditFilter{OrgSID: *org, Limit: *limit, Action: *act, Actor: *actor})
+				return listed("events", evs, err)
+			}
+		},
+	},
+	{
+		name: "mail list", synopsis: "[--to EMAIL] [--unsent] [--limit N]",
+		summary: "read the outbox, newest first: invitations, import confirmations and reset links (operator only)",
+		setup: func(f *flagSet) action {
+			to := f.str("to", "only mail to this `address`", false)
+			unsent := f.boolean("unsent", "only mail not yet delivered by SMTP")
+			limit := limitFlag(f)
+			return func(ctx context.Context, c *call) (any, error) {
+				ms, err := c.svc.ListMail(ctx, c.actor, orgmodel.MailFilter{To: *to, Unsent: *unsent, Limit: *limit})
+				return listed("messages", ms, err)
+			}
+		},
+	},
+	{
+		name: "migrate", synopsis: "", noActor: true,
+		summary: "create or migrate the database schema (every verb does this when needed)",
+		setup: func(*flagSet) action {
+			return func(_ context.Context, c *call) (any, error) {
+				return map[string]string{"dialect": c.db.Dialect(), "status": "migrated"}, nil
+			}
+		},
+	},
+	serveCommand,
+}
+
+// limitFlag defines --limit, 1 to 1000, default 100.
+func limitFlag(f *flagSet) *int {
+	n := f.fs.Int("limit", 100, "at most `N` entries (1 to 1000)")
+	f.check(func() error {
+		if *n < 1 || *n > 1000 {
+			return f.usageErr("--limit %d is out of range (1 to 1000)", *n)
+		}
+		return nil
+	})
+	return n
+}
