@@ -141,11 +141,13 @@ func printBanner(w io.Writer, url, base, db string, smtp bool) {
 	default:
 		dbFlag = " --db '" + db + "'"
 	}
-	fmt.Fprintf(w, "orgd: serving on %s (%s)\n", url, mail)
-	fmt.Fprintf(w, "orgd: health %s/healthz · readiness %s/readyz · metrics %s/metrics\n", url, url, url)
-	fmt.Fprintf(w, "orgd: console %s/console/ — not built yet (a later release); manage everything with the orgd CLI meanwhile\n", strings.TrimRight(base, "/"))
-	fmt.Fprintf(w, "orgd: create the first user and organization with:\n")
-	fmt.Fprintf(w, "        orgd signup%s --email you@corp.example --password 'at-least-12-characters' --name \"Corp\"\n", dbFlag)
+	var b strings.Builder // one write, so a reader never sees half of it
+	fmt.Fprintf(&b, "orgd: serving on %s (%s)\n", url, mail)
+	fmt.Fprintf(&b, "orgd: health %s/healthz · readiness %s/readyz · metrics %s/metrics\n", url, url, url)
+	fmt.Fprintf(&b, "orgd: console %s/console/ — not built yet (a later release); manage everything with the orgd CLI meanwhile\n", strings.TrimRight(base, "/"))
+	fmt.Fprintf(&b, "orgd: create the first user and organization with:\n")
+	fmt.Fprintf(&b, "        orgd signup%s --email you@corp.example --password 'at-least-12-characters' --name \"Corp\"\n", dbFlag)
+	_, _ = io.WriteString(w, b.String())
 }
 
 // unwrapOp drops the "listen tcp …:" prefix a *net.OpError repeats.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
@@ -33,6 +34,7 @@ type smtpSender struct {
 	from        string // envelope sender and From:
 	domain      string // EHLO name and Message-ID right-hand side
 	timeout     time.Duration
+	roots       *x509.CertPool // trusted CAs for the server's certificate; nil: the system's
 }
 
 // SMTP timing: how long one connection attempt and one whole delivery may take.
@@ -169,7 +171,7 @@ func (s *smtpSender) Send(ctx context.Context, m *orgmodel.Mail) error {
 }
 
 func (s *smtpSender) tlsConfig() *tls.Config {
-	return &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
+	return &tls.Config{ServerName: s.host, RootCAs: s.roots, MinVersion: tls.VersionTLS12}
 }
 
 // compose renders m as an RFC 5322 message. Its Message-ID depends only on
@@ -177,17 +179,15 @@ func (s *smtpSender) tlsConfig() *tls.Config {
 // a receiver can drop a duplicate.
 func (s *smtpSender) compose(m *orgmodel.Mail) []byte {
 	var b bytes.Buffer
-	header := func(k, v string) {
-		// Header values come from the service (CheckName forbids control
-		// characters); dropping CR and LF here keeps that true regardless.
-		v = strings.NewReplacer("\r", "", "\n", "").Replace(v)
-		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-	}
+	// Header values come from the service (CheckName forbids control
+	// characters); dropping CR and LF here keeps that true regardless.
+	oneLine := strings.NewReplacer("\r", "", "\n", "").Replace
+	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, oneLine(v)) }
 	header("Message-ID", messageID(m, s.domain))
 	header("Date", m.CreatedAt.UTC().Format(time.RFC1123Z))
 	header("From", s.from)
 	header("To", m.To)
-	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
+	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=UTF-8")
 	header("Content-Transfer-Encoding", "quoted-printable")
