@@ -364,7 +364,7 @@ type smtpSession struct {
 }
 
 func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error  { x.to = append(x.to, to); return nil }
+func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error   { x.to = append(x.to, to); return nil }
 func (x *smtpSession) Reset()                                      { x.from, x.to = "", nil }
 func (x *smtpSession) Logout() error                               { return nil }
 func (x *smtpSession) Data(r io.Reader) error {
@@ -425,12 +425,12 @@ const testPassword = "Corr3ct-Horse-Battery"
 //   - B (bob@beta.test), with no domains.
 type fixture struct {
 	*orgdCLI
-	dns                             *dnsServer
-	orgA, ownerA, acctA             string
-	orgB, ownerB, acctB             string
-	orgC, ownerC, acctC             string
-	orgD, ownerD, acctD             string
-	ivan, acctIvan                  string
+	dns                 *dnsServer
+	orgA, ownerA, acctA string
+	orgB, ownerB, acctB string
+	orgC, ownerC, acctC string
+	orgD, ownerD, acctD string
+	ivan, acctIvan      string
 }
 
 func newFixture(t *testing.T, dsn string) *fixture {

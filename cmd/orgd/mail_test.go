@@ -137,9 +137,9 @@ func TestMail_Compose(t *testing.T) {
 
 func TestMail_SMTPURL(t *testing.T) {
 	for _, tc := range []struct {
-		url, from, base    string
-		addr, sender       string
-		tls, auth          bool
+		url, from, base   string
+		addr, sender      string
+		tls, auth         bool
 		wantErr, notInErr string
 	}{
 		{url: "smtp://mx.corp.example", base: "https://orgd.corp.example", addr: "mx.corp.example:25", sender: "orgd@orgd.corp.example"},
