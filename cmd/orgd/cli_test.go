@@ -100,3 +100,14 @@ func TestCLI_ActorIsTheUser(t *testing.T) {
 	f.ok("org", "rename", "--org", f.orgA, "--name", "By the operator")
 	require.Equal(t, "operator", f.ok("audit", "list", "--org", f.orgA, "--limit", "1").list("events")[0].str("actor"))
 }
+
+// TestExampleImportFile keeps the README's `user import` example valid.
+func TestExampleImportFile(t *testing.T) {
+	fh, err := os.Open("../../testdata/users.csv")
+	require.NoError(t, err)
+	defer fh.Close()
+	rows, err := orgmodel.ParseImportCSV(fh)
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.Equal(t, "administrator", rows[1].Role)
+}

@@ -1,0 +1,34 @@
+# orgd — see README.md. Every target works on a fresh clone with Go installed.
+GO      ?= go
+DB      ?= sqlite:./orgd.db
+ADDR    ?= 127.0.0.1:8080
+PG_DSN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+.PHONY: build run test test-postgres lint bench clean
+
+build:
+	$(GO) build -o bin/orgd ./cmd/orgd
+
+# Serves on http://127.0.0.1:8080 with a SQLite file in this directory and
+# prints how to create the first user.
+run: build
+	./bin/orgd serve --addr $(ADDR) --db $(DB)
+
+# PostgreSQL tests run too when ORGD_TEST_POSTGRES is set (see test-postgres).
+test:
+	$(GO) vet ./...
+	$(GO) test -timeout 10m ./...
+
+test-postgres:
+	ORGD_TEST_POSTGRES='$(PG_DSN)' $(MAKE) test
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Runs the benchmarks of every package that has some, printing the results.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
+
+clean:
+	rm -rf bin
