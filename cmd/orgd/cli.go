@@ -52,7 +52,6 @@ type action func(ctx context.Context, c *call) (any, error)
 // call is what an action works with.
 type call struct {
 	opts   *options
-	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
 	db     *store.DB
@@ -103,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else if err != nil {
 		return report(stderr, getenv, err)
 	}
-	c := &call{opts: opts, getenv: getenv, stdout: stdout, stderr: stderr, actor: orgmodel.OperatorActor("cli")}
+	c := &call{opts: opts, stdout: stdout, stderr: stderr, actor: orgmodel.OperatorActor("cli")}
 	if opts.as != "" {
 		c.actor = orgmodel.Actor{UserSID: orgmodel.UserSID(opts.as), Via: "cli"}
 	}
