@@ -89,6 +89,11 @@ var opsCommands = []*command{
 			act := f.str("action", "only this `action` (or a prefix ending in '.', such as user.)", false)
 			actor := f.str("actor", "only events by this `actor` (US…, operator, system, scim:…)", false)
 			return func(ctx context.Context, c *call) (any, error) {
+				if *org != "" {
+					if err := requireOrg(ctx, c, *org); err != nil {
+						return nil, err
+					}
+				}
 				evs, err := c.svc.ListAudit(ctx, c.actor, orgmodel.AuditFilter{OrgSID: *org, Limit: *limit, Action: *act, Actor: *actor})
 				return listed("events", evs, err)
 			}

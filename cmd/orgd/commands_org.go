@@ -6,37 +6,6 @@ import (
 	"github.com/orgd/orgd/orgmodel"
 )
 
-// Flags that many verbs share.
-
-func orgFlag(f *flagSet) *orgmodel.OrgSID {
-	return sidFlag[orgmodel.OrgSID](f, "org", orgmodel.PrefixOrg, "the organization `OR…`", true)
-}
-
-func userFlag(f *flagSet) *orgmodel.UserSID {
-	return sidFlag[orgmodel.UserSID](f, "user", orgmodel.PrefixUser, "the user `US…`", true)
-}
-
-func accountFlag(f *flagSet, name, usage string) *orgmodel.AccountSID {
-	return sidFlag[orgmodel.AccountSID](f, name, orgmodel.PrefixAccount, usage, true)
-}
-
-// listed wraps a listing as {"key": [...]}, never null.
-func listed[T any](key string, items []T, err error) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	if items == nil {
-		items = []T{}
-	}
-	return map[string]any{key: items}, nil
-}
-
-// done is what a verb whose service call returns nothing prints.
-type done struct {
-	SID    string `json:"sid,omitempty"`
-	Status string `json:"status"`
-}
-
 var signupCommands = []*command{
 	{
 		name: "signup", synopsis: `--email E --password P [--name "Friendly Name"]`, noActor: true,

@@ -52,6 +52,9 @@ var userCommands = []*command{
 		setup: func(f *flagSet) action {
 			org := orgFlag(f)
 			return func(ctx context.Context, c *call) (any, error) {
+				if err := requireOrg(ctx, c, *org); err != nil {
+					return nil, err
+				}
 				invs, err := c.svc.ListInvitations(ctx, c.actor, *org)
 				return listed("invitations", invs, err)
 			}

@@ -50,6 +50,8 @@ func TestCLI_BadInputIsRefusedAndChangesNothing(t *testing.T) {
 			{"unknown organization", 4, "", []string{"org", "show", "--org", unknown("OR")}, "not found"},
 			{"unknown account", 4, "", []string{"account", "show", "--account", unknown("AC")}, "not found"},
 			{"unknown invitation", 4, "", []string{"user", "revoke-invitation", "--org", A, "--invitation", unknown("NF")}, "not found"},
+			{"invitations of an unknown organization", 4, "", []string{"user", "invitations", "--org", unknown("OR")}, "not found"},
+			{"audit log of an unknown organization", 4, "", []string{"audit", "list", "--org", unknown("OR")}, "not found"},
 			{"unknown API key", 4, "", []string{"account", "keys", "delete", "--account", f.acctA, "--key", unknown("SK")}, "not found"},
 
 			// Names.

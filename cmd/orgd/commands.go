@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+// Flags that many verbs share.
+
+func orgFlag(f *flagSet) *orgmodel.OrgSID {
+	return sidFlag[orgmodel.OrgSID](f, "org", orgmodel.PrefixOrg, "the organization `OR…`", true)
+}
+
+func userFlag(f *flagSet) *orgmodel.UserSID {
+	return sidFlag[orgmodel.UserSID](f, "user", orgmodel.PrefixUser, "the user `US…`", true)
+}
+
+func accountFlag(f *flagSet, name, usage string) *orgmodel.AccountSID {
+	return sidFlag[orgmodel.AccountSID](f, name, orgmodel.PrefixAccount, usage, true)
+}
+
+// listed wraps a listing as {"key": [...]}, never null.
+func listed[T any](key string, items []T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return map[string]any{key: items}, nil
+}
+
+// done is what a verb whose service call returns nothing prints.
+type done struct {
+	SID    string `json:"sid,omitempty"`
+	Status string `json:"status"`
+}
+
+// requireOrg answers NotFound for an organization that does not exist.
+// ListInvitations and ListAudit let the operator list an unknown
+// organization's (nothing) instead of saying it does not exist; the
+// operator's typo should not look like an empty organization.
+func requireOrg(ctx context.Context, c *call, org orgmodel.OrgSID) error {
+	if !c.actor.Operator {
+		return nil // a user's call is checked against the user's organization
+	}
+	_, err := c.svc.ShowOrg(ctx, c.actor, org)
+	return err
+}
