@@ -48,3 +48,29 @@ func requireOrg(ctx context.Context, c *call, org orgmodel.OrgSID) error {
 	_, err := c.svc.ShowOrg(ctx, c.actor, org)
 	return err
 }
+
+// Most verbs act on one object named by one or two SID flags; these build them.
+
+// onOrg is a verb taking only --org OR….
+func onOrg(name, summary string, fn func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error)) *command {
+	return &command{name: name, synopsis: "--org OR…", summary: summary, setup: func(f *flagSet) action {
+		org := orgFlag(f)
+		return func(ctx context.Context, c *call) (any, error) { return fn(ctx, c, *org) }
+	}}
+}
+
+// onMember is a verb taking --org OR… --user US….
+func onMember(name, summary string, fn func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error)) *command {
+	return &command{name: name, synopsis: "--org OR… --user US…", summary: summary, setup: func(f *flagSet) action {
+		org, user := orgFlag(f), userFlag(f)
+		return func(ctx context.Context, c *call) (any, error) { return fn(ctx, c, *org, *user) }
+	}}
+}
+
+// onAccount is a verb taking only --account AC….
+func onAccount(name, summary string, fn func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error)) *command {
+	return &command{name: name, synopsis: "--account AC…", summary: summary, setup: func(f *flagSet) action {
+		acct := accountFlag(f, "account", "the account `AC…`")
+		return func(ctx context.Context, c *call) (any, error) { return fn(ctx, c, *acct) }
+	}}
+}

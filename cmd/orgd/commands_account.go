@@ -6,17 +6,11 @@ import (
 	"github.com/orgd/orgd/orgmodel"
 )
 
-// accountStatusCommand is one of the lifecycle verbs of R-ACCT-9.
-func accountStatusCommand(verb string, status orgmodel.AccountStatus, summary string) *command {
-	return &command{
-		name: "account " + verb, synopsis: "--account AC…", summary: summary,
-		setup: func(f *flagSet) action {
-			acct := accountFlag(f, "account", "the account `AC…`")
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.SetAccountStatus(ctx, c.actor, *acct, status)
-			}
-		},
-	}
+// accountStatus is one of the lifecycle verbs of R-ACCT-9.
+func accountStatus(verb string, status orgmodel.AccountStatus, summary string) *command {
+	return onAccount("account "+verb, summary, func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error) {
+		return c.svc.SetAccountStatus(ctx, c.actor, acct, status)
+	})
 }
 
 var accountCommands = []*command{
@@ -65,25 +59,15 @@ var accountCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "account show", synopsis: "--account AC…",
-		summary: "show an account as the actor's organization sees it",
-		setup: func(f *flagSet) action {
-			acct := accountFlag(f, "account", "the account `AC…`")
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.GetAccount(ctx, c.actor, *acct) }
-		},
-	},
-	{
-		name: "account list", synopsis: "--org OR…",
-		summary: "list managed, pending and independent accounts with their relation, and subaccounts with parent_sid",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				as, err := c.svc.ListAccounts(ctx, c.actor, *org)
-				return listed("accounts", as, err)
-			}
-		},
-	},
+	onAccount("account show", "show an account as the actor's organization sees it",
+		func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error) {
+			return c.svc.GetAccount(ctx, c.actor, acct)
+		}),
+	onOrg("account list", "list managed, pending and independent accounts with their relation, and subaccounts with parent_sid",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			as, err := c.svc.ListAccounts(ctx, c.actor, org)
+			return listed("accounts", as, err)
+		}),
 	{
 		name: "account rename", synopsis: "--account AC… --name N",
 		summary: "change an account's friendly name (never an independent account's, R-ACCT-8)",
@@ -106,17 +90,13 @@ var accountCommands = []*command{
 			}
 		},
 	},
-	accountStatusCommand("suspend", orgmodel.AccountSuspended, "suspend an account and its subaccounts (R-ACCT-9)"),
-	accountStatusCommand("reactivate", orgmodel.AccountActive, "reactivate a suspended account and the subaccounts suspended with it"),
-	accountStatusCommand("close", orgmodel.AccountClosed, "close an account and its subaccounts; closed is final (R-ACCT-9)"),
-	{
-		name: "account upgrade", synopsis: "--account AC…",
-		summary: "turn a trial account into a full one (operator only; raises the subaccount limit, R-HIER-4)",
-		setup: func(f *flagSet) action {
-			acct := accountFlag(f, "account", "the account `AC…`")
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.UpgradeAccount(ctx, c.actor, *acct) }
-		},
-	},
+	accountStatus("suspend", orgmodel.AccountSuspended, "suspend an account and its subaccounts (R-ACCT-9)"),
+	accountStatus("reactivate", orgmodel.AccountActive, "reactivate a suspended account and the subaccounts suspended with it"),
+	accountStatus("close", orgmodel.AccountClosed, "close an account and its subaccounts; closed is final (R-ACCT-9)"),
+	onAccount("account upgrade", "turn a trial account into a full one (operator only; raises the subaccount limit, R-HIER-4)",
+		func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error) {
+			return c.svc.UpgradeAccount(ctx, c.actor, acct)
+		}),
 	{
 		name: "account hipaa", synopsis: "--account AC… --enabled=true|false",
 		summary: "set or clear an account's HIPAA flag, once a BAA is recorded (R-HIPAA-1, R-HIPAA-2)",
@@ -188,14 +168,10 @@ var accountCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "account rotate-token", synopsis: "--account AC…",
-		summary: "replace an account's auth token; prints the new one once",
-		setup: func(f *flagSet) action {
-			acct := accountFlag(f, "account", "the account `AC…`")
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.RotateAuthToken(ctx, c.actor, *acct) }
-		},
-	},
+	onAccount("account rotate-token", "replace an account's auth token; prints the new one once",
+		func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error) {
+			return c.svc.RotateAuthToken(ctx, c.actor, acct)
+		}),
 	{
 		name: "account keys create", synopsis: "--account AC… [--name N]",
 		summary: "create an API key for an account; prints its secret once",
@@ -205,17 +181,11 @@ var accountCommands = []*command{
 			return func(ctx context.Context, c *call) (any, error) { return c.svc.CreateAPIKey(ctx, c.actor, *acct, *name) }
 		},
 	},
-	{
-		name: "account keys list", synopsis: "--account AC…",
-		summary: "list an account's API keys (never their secrets)",
-		setup: func(f *flagSet) action {
-			acct := accountFlag(f, "account", "the account `AC…`")
-			return func(ctx context.Context, c *call) (any, error) {
-				ks, err := c.svc.ListAPIKeys(ctx, c.actor, *acct)
-				return listed("keys", ks, err)
-			}
-		},
-	},
+	onAccount("account keys list", "list an account's API keys (never their secrets)",
+		func(ctx context.Context, c *call, acct orgmodel.AccountSID) (any, error) {
+			ks, err := c.svc.ListAPIKeys(ctx, c.actor, acct)
+			return listed("keys", ks, err)
+		}),
 	{
 		name: "account keys delete", synopsis: "--account AC… --key SK…",
 		summary: "delete one of an account's API keys",

@@ -56,17 +56,11 @@ var domainCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "domain list", synopsis: "--org OR…",
-		summary: "list an organization's domains with their state and TXT records",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				ds, err := c.svc.ListDomains(ctx, c.actor, *org)
-				return listed("domains", ds, err)
-			}
-		},
-	},
+	onOrg("domain list", "list an organization's domains with their state and TXT records",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			ds, err := c.svc.ListDomains(ctx, c.actor, org)
+			return listed("domains", ds, err)
+		}),
 	{
 		name: "domain remove", synopsis: "--org OR… --domain D",
 		summary: "unregister a domain; what it enforced stops with it",

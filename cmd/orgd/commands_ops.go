@@ -18,17 +18,11 @@ var credentialCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "scim-token list", synopsis: "--org OR…",
-		summary: "list the organization's SCIM tokens (never their values)",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				ts, err := c.svc.ListSCIMTokens(ctx, c.actor, *org)
-				return listed("tokens", ts, err)
-			}
-		},
-	},
+	onOrg("scim-token list", "list the organization's SCIM tokens (never their values)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			ts, err := c.svc.ListSCIMTokens(ctx, c.actor, org)
+			return listed("tokens", ts, err)
+		}),
 	{
 		name: "scim-token revoke", synopsis: "--org OR… --token T",
 		summary: "revoke a SCIM token, given as the token or its id; refused at once everywhere",

@@ -24,14 +24,10 @@ var signupCommands = []*command{
 }
 
 var orgCommands = []*command{
-	{
-		name: "org show", synopsis: "--org OR…",
-		summary: "show an organization: owner, account limit, BAA, domains and counts",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.ShowOrg(ctx, c.actor, *org) }
-		},
-	},
+	onOrg("org show", "show an organization: owner, account limit, BAA, domains and counts",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			return c.svc.ShowOrg(ctx, c.actor, org)
+		}),
 	{
 		name: "org rename", synopsis: "--org OR… --name N",
 		summary: "change an organization's friendly name",
@@ -50,34 +46,18 @@ var orgCommands = []*command{
 			return func(ctx context.Context, c *call) (any, error) { return c.svc.SetAccountLimit(ctx, c.actor, *org, *n) }
 		},
 	},
-	{
-		name: "org record-baa", synopsis: "--org OR…",
-		summary: "record the organization's executed BAA, its HIPAA designation (R-HIPAA-1)",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.RecordBAA(ctx, c.actor, *org) }
-		},
-	},
-	{
-		name: "org enable-bulk-import", synopsis: "--org OR…",
-		summary: "let an organization import users in bulk (operator only, R-USER-6)",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.EnableBulkImport(ctx, c.actor, *org, true)
-			}
-		},
-	},
-	{
-		name: "org disable-bulk-import", synopsis: "--org OR…",
-		summary: "turn bulk user import off again (operator only, R-USER-6)",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.EnableBulkImport(ctx, c.actor, *org, false)
-			}
-		},
-	},
+	onOrg("org record-baa", "record the organization's executed BAA, its HIPAA designation (R-HIPAA-1)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			return c.svc.RecordBAA(ctx, c.actor, org)
+		}),
+	onOrg("org enable-bulk-import", "let an organization import users in bulk (operator only, R-USER-6)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			return c.svc.EnableBulkImport(ctx, c.actor, org, true)
+		}),
+	onOrg("org disable-bulk-import", "turn bulk user import off again (operator only, R-USER-6)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			return c.svc.EnableBulkImport(ctx, c.actor, org, false)
+		}),
 	{
 		name: "org preflight-merge", synopsis: "--prime OR… --candidate OR…",
 		summary: "tell, rule by rule, whether the candidate can merge into the prime; changes nothing",

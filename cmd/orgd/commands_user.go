@@ -46,20 +46,14 @@ var userCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "user invitations", synopsis: "--org OR…",
-		summary: "list an organization's invitations",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				if err := requireOrg(ctx, c, *org); err != nil {
-					return nil, err
-				}
-				invs, err := c.svc.ListInvitations(ctx, c.actor, *org)
-				return listed("invitations", invs, err)
+	onOrg("user invitations", "list an organization's invitations",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			if err := requireOrg(ctx, c, org); err != nil {
+				return nil, err
 			}
-		},
-	},
+			invs, err := c.svc.ListInvitations(ctx, c.actor, org)
+			return listed("invitations", invs, err)
+		}),
 	{
 		name: "user revoke-invitation", synopsis: "--org OR… --invitation NF…",
 		summary: "withdraw a pending invitation",
@@ -74,25 +68,15 @@ var userCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "user list", synopsis: "--org OR…",
-		summary: "list an organization's managed users",
-		setup: func(f *flagSet) action {
-			org := orgFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				us, err := c.svc.ListUsers(ctx, c.actor, *org, orgmodel.UserFilter{})
-				return listed("users", us, err)
-			}
-		},
-	},
-	{
-		name: "user show", synopsis: "--org OR… --user US…",
-		summary: "show one managed user",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.GetUser(ctx, c.actor, *org, *user) }
-		},
-	},
+	onOrg("user list", "list an organization's managed users",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID) (any, error) {
+			us, err := c.svc.ListUsers(ctx, c.actor, org, orgmodel.UserFilter{})
+			return listed("users", us, err)
+		}),
+	onMember("user show", "show one managed user",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			return c.svc.GetUser(ctx, c.actor, org, user)
+		}),
 	{
 		name: "user role", synopsis: "--org OR… --user US… --role administrator|standard",
 		summary: "change a user's role between Administrator and Standard (R-ROLE-3)",
@@ -104,57 +88,29 @@ var userCommands = []*command{
 			}
 		},
 	},
-	{
-		name: "user remove", synopsis: "--org OR… --user US…",
-		summary: "remove a user: sessions end, grants go, their accounts pass to the Owner (R-ROLE-4: never the Owner)",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				if err := c.svc.RemoveUser(ctx, c.actor, *org, *user); err != nil {
-					return nil, err
-				}
-				return done{SID: string(*user), Status: "removed"}, nil
+	onMember("user remove", "remove a user: sessions end, grants go, their accounts pass to the Owner (R-ROLE-4: never the Owner)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			if err := c.svc.RemoveUser(ctx, c.actor, org, user); err != nil {
+				return nil, err
 			}
-		},
-	},
-	{
-		name: "user deactivate", synopsis: "--org OR… --user US…",
-		summary: "deactivate a user: every session ends and logins are refused",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.SetUserActive(ctx, c.actor, *org, *user, false)
-			}
-		},
-	},
-	{
-		name: "user reactivate", synopsis: "--org OR… --user US…",
-		summary: "reactivate a deactivated user",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.SetUserActive(ctx, c.actor, *org, *user, true)
-			}
-		},
-	},
-	{
-		name: "user reset-password", synopsis: "--org OR… --user US…",
-		summary: "end the user's sessions, stop the old password and mail a reset link valid 24 hours (R-USER-4)",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) {
-				return c.svc.ResetPassword(ctx, c.actor, *org, *user)
-			}
-		},
-	},
-	{
-		name: "user reset-2fa", synopsis: "--org OR… --user US…",
-		summary: "remove the user's second factor; the next login enrols a new one (R-USER-5)",
-		setup: func(f *flagSet) action {
-			org, user := orgFlag(f), userFlag(f)
-			return func(ctx context.Context, c *call) (any, error) { return c.svc.Reset2FA(ctx, c.actor, *org, *user) }
-		},
-	},
+			return done{SID: string(user), Status: "removed"}, nil
+		}),
+	onMember("user deactivate", "deactivate a user: every session ends and logins are refused",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			return c.svc.SetUserActive(ctx, c.actor, org, user, false)
+		}),
+	onMember("user reactivate", "reactivate a deactivated user",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			return c.svc.SetUserActive(ctx, c.actor, org, user, true)
+		}),
+	onMember("user reset-password", "end the user's sessions, stop the old password and mail a reset link valid 24 hours (R-USER-4)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			return c.svc.ResetPassword(ctx, c.actor, org, user)
+		}),
+	onMember("user reset-2fa", "remove the user's second factor; the next login enrols a new one (R-USER-5)",
+		func(ctx context.Context, c *call, org orgmodel.OrgSID, user orgmodel.UserSID) (any, error) {
+			return c.svc.Reset2FA(ctx, c.actor, org, user)
+		}),
 	{
 		name: "user import", synopsis: "--org OR… --file F.csv",
 		summary: "invite many people from a CSV (header email,role[,account]), each row on its own (R-USER-6)",
