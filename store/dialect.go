@@ -61,14 +61,48 @@ func rebindDollar(q string) string {
 }
 
 // constraintRules names the rule each backstop constraint enforces, so a
-// lost race still reports the rule id (PostgreSQL names the constraint; on
-// SQLite writers are serialised and orgmodel's own checks see every
-// committed change first).
+// lost race still reports the rule id.
 var constraintRules = map[string]struct{ rule, msg string }{
 	"one_owner_per_org":            {"R-ROLE-1", "the organization already has an Owner"},
 	"users_email_key":              {"R-USER-2", "a user with this email already exists; a person belongs to one organization"},
 	"one_exclusive_org_per_domain": {"R-DOM-4", "another organization already sets Auto-enrollment or enforces SSO for this domain"},
 	"domains_org_name":             {"R-DOM-1", "the domain is already registered by this organization"},
+}
+
+// sqliteUnique names the unique indexes of constraintRules by the columns
+// SQLite reports instead of the name ("UNIQUE constraint failed:
+// users.org_sid"); each column list belongs to one unique index. SQLite
+// serialises writers, so the service's own checks usually refuse first,
+// but a write that reaches the index (a Tx used directly, a check missed)
+// still reports the rule, as on PostgreSQL.
+var sqliteUnique = map[string]string{
+	"users.org_sid":                 "one_owner_per_org",
+	"users.email_key":               "users_email_key",
+	"domains.name":                  "one_exclusive_org_per_domain",
+	"domains.org_sid, domains.name": "domains_org_name",
+}
+
+// byConstraint returns the error for a violated uniqueness constraint:
+// the rule it backs, or ErrConflict with the driver's detail.
+func byConstraint(name, detail string) error {
+	if r, ok := constraintRules[name]; ok {
+		return orgmodel.Breaks(r.rule, orgmodel.KindConflict, "%s", r.msg)
+	}
+	return fmt.Errorf("%w: %s", orgmodel.ErrConflict, detail)
+}
+
+// sqliteConstraint finds the constraint named by a SQLite uniqueness error.
+func sqliteConstraint(msg string) string {
+	const marker = "UNIQUE constraint failed: "
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	cols := msg[i+len(marker):]
+	if j := strings.LastIndex(cols, " ("); j >= 0 { // the driver appends " (2067)"
+		cols = cols[:j]
+	}
+	return sqliteUnique[cols]
 }
 
 // translate turns driver errors into orgmodel errors: backstop constraints
@@ -85,10 +119,7 @@ func (d *dialect) translate(err error) error {
 	if errors.As(err, &pg) {
 		switch pg.Code {
 		case "23505":
-			if r, ok := constraintRules[pg.ConstraintName]; ok {
-				return orgmodel.Breaks(r.rule, orgmodel.KindConflict, "%s", r.msg)
-			}
-			return fmt.Errorf("%w: %s", orgmodel.ErrConflict, pg.ConstraintName)
+			return byConstraint(pg.ConstraintName, pg.ConstraintName)
 		case "23503":
 			return fmt.Errorf("%w: still referenced (%s)", orgmodel.ErrConflict, pg.ConstraintName)
 		case "40001", "40P01", "55P03":
@@ -100,7 +131,7 @@ func (d *dialect) translate(err error) error {
 	if errors.As(err, &lite) {
 		switch code := lite.Code(); {
 		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %v", orgmodel.ErrConflict, err)
+			return byConstraint(sqliteConstraint(lite.Error()), lite.Error())
 		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: still referenced", orgmodel.ErrConflict)
 		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
