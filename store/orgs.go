@@ -98,7 +98,7 @@ func (t *tx) ListUsers(ctx context.Context, f orgmodel.UserFilter) ([]*orgmodel.
 	if f.AfterSID != "" {
 		w.add("sid > ?", f.AfterSID)
 	}
-	return getAll(ctx, t, scanUser, `SELECT `+userCols+` FROM users`+w.sql()+` ORDER BY org_sid, sid`+limit(f.Limit), w.args...)
+	return getAll(ctx, t, scanUser, `SELECT `+userCols+` FROM users`+w.sql()+` ORDER BY sid`+limit(f.Limit), w.args...)
 }
 
 func (t *tx) CountUsers(ctx context.Context, f orgmodel.UserFilter) (int, error) {
