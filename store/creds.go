@@ -173,6 +173,5 @@ func (t *tx) PutIdP(ctx context.Context, p *orgmodel.IdP) error {
 }
 
 func (t *tx) DeleteIdP(ctx context.Context, org orgmodel.OrgSID) error {
-	_, err := t.exec(ctx, `DELETE FROM idps WHERE org_sid = ?`, org)
-	return err
+	return t.execOne(ctx, `DELETE FROM idps WHERE org_sid = ?`, org)
 }
