@@ -27,7 +27,9 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	opts = append(opts, goose.WithDisableGlobalRegistry(true))
 	if d.name == "postgres" {
 		gd = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// Probe every second (goose waits 5 s between tries by default, so
+		// replicas starting together waited 5–10 s); give up after 5 min.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}
