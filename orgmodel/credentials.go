@@ -97,6 +97,9 @@ func (s *Service) RevokeSCIMToken(ctx context.Context, a Actor, org OrgSID, ref 
 
 // ListSCIMTokens lists org's SCIM tokens (never their values).
 func (s *Service) ListSCIMTokens(ctx context.Context, a Actor, org OrgSID) ([]*SCIMToken, error) {
+	if err := org.check("org"); err != nil {
+		return nil, err
+	}
 	var out []*SCIMToken
 	err := s.store.Read(ctx, func(tx Tx) error {
 		if _, err := tx.GetOrg(ctx, org); err != nil {
@@ -190,6 +193,12 @@ func (s *Service) CreateOAuthClient(ctx context.Context, a Actor, org OrgSID, na
 
 // RevokeOAuthClient revokes an OAuth client of org.
 func (s *Service) RevokeOAuthClient(ctx context.Context, a Actor, org OrgSID, sid OAuthClientSID) error {
+	if err := org.check("org"); err != nil {
+		return err
+	}
+	if err := CheckSID("client_id", PrefixOAuthClient, string(sid)); err != nil {
+		return err
+	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "manage OAuth clients"); err != nil {
 			return err

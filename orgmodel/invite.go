@@ -241,6 +241,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, a Actor, token, password
 
 // RevokeInvitation withdraws a pending invitation (R-ROLE-3).
 func (s *Service) RevokeInvitation(ctx context.Context, a Actor, org OrgSID, sid InvitationSID) error {
+	if err := org.check("org"); err != nil {
+		return err
+	}
+	if err := CheckSID("invitation", PrefixInvitation, string(sid)); err != nil {
+		return err
+	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "revoke invitations"); err != nil {
 			return err
@@ -265,8 +271,14 @@ func (s *Service) RevokeInvitation(ctx context.Context, a Actor, org OrgSID, sid
 
 // ListInvitations lists an organization's invitations (R-ROLE-3).
 func (s *Service) ListInvitations(ctx context.Context, a Actor, org OrgSID) ([]*Invitation, error) {
+	if err := org.check("org"); err != nil {
+		return nil, err
+	}
 	var out []*Invitation
 	err := s.store.Read(ctx, func(tx Tx) error {
+		if _, err := tx.GetOrg(ctx, org); err != nil {
+			return notFoundAs(err, "organization", string(org))
+		}
 		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "list invitations"); err != nil {
 			return err
 		}

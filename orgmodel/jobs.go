@@ -84,8 +84,11 @@ func (s *Service) ListMail(ctx context.Context, a Actor, f MailFilter) ([]*Mail,
 	if !a.Operator {
 		return nil, &RuleError{Kind: KindForbidden, Msg: "only the operator reads the outbox"}
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	switch {
+	case f.Limit == 0:
 		f.Limit = 100
+	case f.Limit < 0 || f.Limit > 1000:
+		return nil, Invalid("limit", "limit %d is out of range (1 to 1000)", f.Limit)
 	}
 	var out []*Mail
 	err := s.store.Read(ctx, func(tx Tx) error {

@@ -224,8 +224,11 @@ func (s *Service) RecordBAA(ctx context.Context, a Actor, org OrgSID) (*Org, err
 // ListAudit returns audit events of org, newest first (Owner or
 // Administrator); the operator may list every organization's with org "".
 func (s *Service) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]*AuditEvent, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	switch {
+	case f.Limit == 0:
 		f.Limit = 100
+	case f.Limit < 0 || f.Limit > 1000:
+		return nil, Invalid("limit", "limit %d is out of range (1 to 1000)", f.Limit)
 	}
 	var out []*AuditEvent
 	err := s.store.Read(ctx, func(tx Tx) error {
@@ -236,6 +239,11 @@ func (s *Service) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]*Aud
 		} else {
 			if err := f.OrgSID.check("org"); err != nil {
 				return err
+			}
+			// The log outlives a merged organization: the operator may read
+			// it; members need the organization to exist.
+			if _, err := tx.GetOrg(ctx, f.OrgSID); errors.Is(err, ErrNotFound) && !a.Operator {
+				return NotFound("organization", string(f.OrgSID))
 			}
 			if _, err := s.authorize(ctx, tx, a, f.OrgSID, permAdmin, "read the audit log"); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // Twilio-style identifiers: two upper-case letters and 32 lower-case hex digits.
@@ -72,13 +73,21 @@ func CheckSID(field, prefix, s string) error {
 		return nil
 	}
 	if s == "" {
-		return Invalid(field, "%s is required (a %s SID, %s followed by 32 hex digits)", field, sidNames[prefix], prefix)
+		return Invalid(field, "%s is required (%s SID, %s followed by 32 hex digits)", field, article(sidNames[prefix]), prefix)
 	}
 	shown := s
 	if len(shown) > 40 {
 		shown = shown[:40] + "…"
 	}
-	return Invalid(field, "%s %q is not a %s SID (%s followed by 32 lower-case hex digits)", field, shown, sidNames[prefix], prefix)
+	return Invalid(field, "%s %q is not %s SID (%s followed by 32 lower-case hex digits)", field, shown, article(sidNames[prefix]), prefix)
+}
+
+// article puts "a" or "an" before a noun.
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiouAEIOU", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }
 
 func (s OrgSID) check(field string) error     { return CheckSID(field, PrefixOrg, string(s)) }

@@ -37,6 +37,9 @@ func resolveMember(ctx context.Context, tx Tx, org OrgSID, ref string) (*User, e
 
 // GetUser returns a member of org, for any member of org (R-ROLE-3).
 func (s *Service) GetUser(ctx context.Context, a Actor, org OrgSID, sid UserSID) (*User, error) {
+	if err := org.check("org"); err != nil {
+		return nil, err
+	}
 	var u *User
 	err := s.store.Read(ctx, func(tx Tx) error {
 		if _, err := s.authorize(ctx, tx, a, org, permMember, "see users"); err != nil {

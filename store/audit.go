@@ -92,7 +92,7 @@ func (t *tx) FinishMail(ctx context.Context, m *orgmodel.Mail) error {
 func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.Mail, error) {
 	w := &where{}
 	if f.To != "" {
-		w.add("to_addr = ?", f.To)
+		w.add("LOWER(to_addr) = LOWER(?)", f.To) // addresses are ASCII (NormalizeEmail)
 	}
 	if f.Unsent {
 		w.add("sent_at IS NULL")
