@@ -49,6 +49,7 @@ var cases = []suiteCase{
 	{"Lists/GrantsFiltersAndPaging", listGrants},
 	{"Lists/AuditFiltersNewestFirst", listAudit},
 	{"Isolation/OrganizationsSeeOnlyThemselves", isolation},
+	{"Isolation/MergeCandidateOfAnotherOrgIsHidden", mergeCandidateHidden},
 	{"R-ROLE-1/ConcurrentTransfersLeaveOneOwner", concurrentTransfers},
 	{"R-ROLE-1/BackstopOneOwnerPerOrg", backstopOneOwner},
 	{"R-DOM-4/ConcurrentAutoEnrollmentLeavesOneWinner", concurrentAutoEnrollment},
