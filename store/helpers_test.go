@@ -26,15 +26,23 @@ var pgAdmin = sync.OnceValues(func() (*sql.DB, error) {
 	return sql.Open("pgx", os.Getenv(PostgresEnv))
 })
 
-// NewPostgresDSN creates an empty database on the server ORGD_TEST_POSTGRES
-// names, drops it (with its connections) when t ends, and returns its DSN.
-// It skips t when the variable is unset.
-func NewPostgresDSN(t testing.TB) string {
+// PostgresServer returns the server ORGD_TEST_POSTGRES names, or skips t
+// when the variable is unset.
+func PostgresServer(t testing.TB) string {
 	t.Helper()
 	server := os.Getenv(PostgresEnv)
 	if server == "" {
 		t.Skipf("PostgreSQL tests skipped: set %s (for example postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", PostgresEnv)
 	}
+	return server
+}
+
+// NewPostgresDSN creates an empty database on the server ORGD_TEST_POSTGRES
+// names, drops it (with its connections) when t ends, and returns its DSN.
+// It skips t when the variable is unset.
+func NewPostgresDSN(t testing.TB) string {
+	t.Helper()
+	server := PostgresServer(t)
 	admin, err := pgAdmin()
 	if err != nil {
 		t.Fatalf("%s: %v", PostgresEnv, err)

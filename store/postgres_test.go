@@ -23,7 +23,7 @@ func openPostgres(t *testing.T) orgmodel.Store {
 // TestPostgres runs the conformance suite on PostgreSQL, each case in a
 // database of its own, in parallel.
 func TestPostgres(t *testing.T) {
-	store.NewPostgresDSN(t) // skip the whole suite at once when unset
+	store.PostgresServer(t) // skip the whole suite at once when unset
 	storetest.Run(t, openPostgres)
 }
 
