@@ -291,11 +291,12 @@ type schema struct {
 	Indexes map[string]string   // index → "table unique|plain"
 }
 
-func sqliteSchema(t *testing.T, db *DB) schema {
+// readSchema reads a schema with two queries: one answering (table,
+// column) rows, one answering (index, table, unique) rows.
+func readSchema(t *testing.T, db *DB, columns, indexes string) schema {
 	ctx := t.Context()
 	s := schema{Columns: map[string][]string{}, Indexes: map[string]string{}}
-	rows, err := db.w.QueryContext(ctx, `SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
-		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'goose_db_version'`)
+	rows, err := db.w.QueryContext(ctx, columns)
 	require.NoError(t, err)
 	for rows.Next() {
 		var table, col string
@@ -304,8 +305,10 @@ func sqliteSchema(t *testing.T, db *DB) schema {
 	}
 	require.NoError(t, rows.Err())
 	rows.Close()
-	rows, err = db.w.QueryContext(ctx, `SELECT m.name, m.tbl_name, l."unique" FROM sqlite_master m, pragma_index_list(m.tbl_name) l
-		WHERE m.type = 'index' AND m.sql IS NOT NULL AND l.name = m.name`)
+	for _, cols := range s.Columns {
+		slices.Sort(cols)
+	}
+	rows, err = db.w.QueryContext(ctx, indexes)
 	require.NoError(t, err)
 	for rows.Next() {
 		var name, table string
@@ -315,43 +318,26 @@ func sqliteSchema(t *testing.T, db *DB) schema {
 	}
 	require.NoError(t, rows.Err())
 	rows.Close()
-	for _, cols := range s.Columns {
-		slices.Sort(cols)
-	}
 	return s
 }
 
+func sqliteSchema(t *testing.T, db *DB) schema {
+	return readSchema(t, db,
+		`SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'goose_db_version'`,
+		`SELECT m.name, m.tbl_name, l."unique" FROM sqlite_master m, pragma_index_list(m.tbl_name) l
+		WHERE m.type = 'index' AND m.sql IS NOT NULL AND l.name = m.name`)
+}
+
 func postgresSchema(t *testing.T, db *DB) schema {
-	ctx := t.Context()
-	s := schema{Columns: map[string][]string{}, Indexes: map[string]string{}}
-	rows, err := db.w.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
-		WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var table, col string
-		require.NoError(t, rows.Scan(&table, &col))
-		s.Columns[table] = append(s.Columns[table], col)
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
-	rows, err = db.w.QueryContext(ctx, `SELECT i.relname, t.relname, x.indisunique FROM pg_index x
+	return readSchema(t, db,
+		`SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`,
+		`SELECT i.relname, t.relname, x.indisunique FROM pg_index x
 		JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
 		JOIN pg_namespace n ON n.oid = t.relnamespace
 		WHERE n.nspname = 'public' AND t.relname <> 'goose_db_version'
 		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var name, table string
-		var unique bool
-		require.NoError(t, rows.Scan(&name, &table, &unique))
-		s.Indexes[name] = indexKind(table, unique)
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
-	for _, cols := range s.Columns {
-		slices.Sort(cols)
-	}
-	return s
 }
 
 func indexKind(table string, unique bool) string {

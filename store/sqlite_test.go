@@ -21,37 +21,3 @@ func openSQLite(t *testing.T) orgmodel.Store {
 
 // TestSQLite runs the conformance suite on SQLite.
 func TestSQLite(t *testing.T) { storetest.Run(t, openSQLite) }
-
-// The rule cases of the suite, by rule, so that each rule names its tests.
-
-func TestRule_ROLE_1_ConcurrentTransfersLeaveOneOwner_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-ROLE-1/ConcurrentTransfersLeaveOneOwner")
-}
-
-func TestRule_ROLE_1_BackstopOneOwnerPerOrg_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-ROLE-1/BackstopOneOwnerPerOrg")
-}
-
-func TestRule_DOM_4_ConcurrentAutoEnrollmentLeavesOneWinner_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-DOM-4/ConcurrentAutoEnrollmentLeavesOneWinner")
-}
-
-func TestRule_DOM_4_BackstopOneExclusiveOrgPerDomain_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-DOM-4/BackstopOneExclusiveOrgPerDomain")
-}
-
-func TestRule_USER_2_ConcurrentSignupsOneWins_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-USER-2/ConcurrentSignupsOneWins")
-}
-
-func TestRule_USER_2_BackstopOneUserPerEmail_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-USER-2/BackstopOneUserPerEmail")
-}
-
-func TestRule_MERGE_7_FailedMergeChangesNothing_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-MERGE-7/FailedMergeChangesNothing")
-}
-
-func TestRule_AUDIT_1_AuditIsWrittenWithTheChange_SQLite(t *testing.T) {
-	storetest.RunCase(t, openSQLite, "R-AUDIT-1/AuditIsWrittenWithTheChange")
-}
