@@ -2,6 +2,7 @@ package orgmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -81,7 +82,8 @@ func (s *Service) loadMerge(ctx context.Context, tx Tx, a Actor, prime, cand Org
 	if lock {
 		get = tx.LockOrg
 	}
-	// Lock in SID order so that two merges never deadlock.
+	// Lock in SID order so that two merges never deadlock. A missing
+	// candidate is not reported yet: it must look like a hidden one.
 	first, second := prime, cand
 	if second < first {
 		first, second = second, first
@@ -89,7 +91,9 @@ func (s *Service) loadMerge(ctx context.Context, tx Tx, a Actor, prime, cand Org
 	orgs := map[OrgSID]*Org{}
 	for _, sid := range []OrgSID{first, second} {
 		o, err := get(ctx, sid)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) && sid == cand {
+			continue
+		} else if err != nil {
 			return nil, notFoundAs(err, "organization", string(sid))
 		}
 		orgs[sid] = o
@@ -110,10 +114,24 @@ func (s *Service) loadMerge(ctx context.Context, tx Tx, a Actor, prime, cand Org
 			}
 		}
 	}
-	if st.candDomains, err = tx.ListDomains(ctx, cand); err != nil {
-		return nil, err
+	if len(st.verifiedByPrime) == 0 {
+		return nil, Breaks("R-MERGE-2", KindConflict, "cannot merge: this organization has no verified domain; verify one first")
+	}
+	// An organization whose Owner is not on one of the prime's verified
+	// domains is none of the prime's business (R-MERGE-3): it is answered
+	// exactly like one that does not exist, revealing nothing of it.
+	hidden := &RuleError{Rule: "R-MERGE-3", Kind: KindNotFound, Field: "candidate",
+		Msg: fmt.Sprintf("organization %s not found among those whose Owner has an email on a verified domain of this organization", cand)}
+	if st.cand == nil {
+		return nil, hidden
 	}
 	if st.candOwner, err = tx.GetUser(ctx, st.cand.OwnerSID); err != nil {
+		return nil, err
+	}
+	if !st.verifiedByPrime[st.candOwner.Domain()] {
+		return nil, hidden
+	}
+	if st.candDomains, err = tx.ListDomains(ctx, cand); err != nil {
 		return nil, err
 	}
 	if st.primeN, err = managedCount(ctx, tx, prime); err != nil {

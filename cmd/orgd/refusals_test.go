@@ -121,8 +121,10 @@ func TestCLI_BadInputIsRefusedAndChangesNothing(t *testing.T) {
 			{"the operator confirms an import", 3, "R-ACCT-3", []string{"account", "confirm", "--account", f.acctIvan}, "--as"},
 			{"import an Owner's account", 3, "R-ACCT-6", []string{"account", "import", "--org", A, "--account", f.acctD}, "merge"},
 			{"merge into itself", 2, "R-MERGE-1", []string{"org", "merge", "--prime", A, "--candidate", A}, "itself"},
-			{"merge into a prime without a verified domain", 3, "R-MERGE-2", []string{"org", "merge", "--prime", f.orgD, "--candidate", f.orgB}, "verified domains"},
-			{"merge a candidate whose Owner is elsewhere", 3, "R-MERGE-3", []string{"org", "merge", "--prime", A, "--candidate", f.orgB}, "bob@beta.test"},
+			{"merge into a prime without a verified domain", 3, "R-MERGE-2", []string{"org", "merge", "--prime", f.orgD, "--candidate", f.orgB}, "no verified domain"},
+			// An organization whose Owner is elsewhere is answered like one that
+			// does not exist (not found, exit 4), revealing nothing of it.
+			{"merge a candidate whose Owner is elsewhere", 4, "R-MERGE-3", []string{"org", "merge", "--prime", A, "--candidate", f.orgB}, "not found among those whose Owner"},
 
 			// The command line itself.
 			{"missing required flag", 2, "", []string{"domain", "add", "--org", A}, "missing required flag --domain"},

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"os"
 
 	"github.com/stretchr/testify/require"
 
@@ -418,15 +417,8 @@ func orgsOf[T any](xs []T, org func(T) orgmodel.OrgSID) []orgmodel.OrgSID {
 // asking to preflight or merge it is answered as for an organization that
 // does not exist, and reveals nothing of it (its Owner's email, its
 // domains).
-//
-// Quarantined: orgmodel's PreflightMerge and MergeOrgs authorize on the
-// prime only and answer with the candidate's checks, so they fail it. Set
-// ORGD_TEST_KNOWN_BUGS=1 to run it; drop the skip once orgmodel is fixed.
 func mergeCandidateHidden(e *env) {
 	t, ctx := e.t, e.ctx
-	if os.Getenv("ORGD_TEST_KNOWN_BUGS") == "" {
-		t.Skip("known orgmodel bug: PreflightMerge/MergeOrgs show a prime's administrators another organization's Owner email and domains; ORGD_TEST_KNOWN_BUGS=1 runs it")
-	}
 	a, b := e.newFixture("alpha.example"), e.newFixture("beta.example")
 	e.populate(a)
 	e.populate(b)
