@@ -177,7 +177,7 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, *User, e
 	now := s.Now()
 	idle := time.Duration(sess.IdleTTL) * time.Second
 	switch {
-	case sess.EndedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) >= idle:
+	case sess.EndedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) >= idle, sess.Via == ViaPending:
 		return nil, nil, bad
 	case u.Status != UserActive:
 		return nil, nil, bad
