@@ -759,3 +759,25 @@ func (s *Service) IdPsToRefresh(ctx context.Context, after OrgSID, limit int) ([
 	})
 	return out, err
 }
+
+// CheckSSOEmail checks, without logging anyone in, that an assertion's
+// email is one org may log in through its IdP: on one of its verified
+// domains (R-SSO-1) that is not Blocked (R-DOM-3). A connection test uses it.
+func (s *Service) CheckSSOEmail(ctx context.Context, org OrgSID, email string) error {
+	norm, err := NormalizeEmail("email", email)
+	if err != nil {
+		return Breaks("R-SSO-1", KindForbidden, "the assertion's email is not an email address")
+	}
+	return s.store.Read(ctx, func(tx Tx) error {
+		d, err := tx.GetDomain(ctx, org, EmailDomain(norm))
+		if errors.Is(err, ErrNotFound) || (err == nil && d.Status != DomainVerified) {
+			return Breaks("R-SSO-1", KindForbidden, "%s is not on a verified domain of the organization", norm)
+		} else if err != nil {
+			return err
+		}
+		if d.Signup == SignupBlocked {
+			return Breaks("R-DOM-3", KindForbidden, "%s is Blocked for this organization", d.Name)
+		}
+		return nil
+	})
+}

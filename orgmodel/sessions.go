@@ -13,6 +13,11 @@ type LoginPolicy struct {
 	// SSO-enforcing organization) must log in through the IdP (R-DOM-5).
 	SSO    bool
 	OrgSID OrgSID // the organization whose IdP to use, when SSO
+	// IdPOrgSID is an organization whose IdP the person may choose instead
+	// of a password: the user's own organization when it has an IdP, or,
+	// for an unknown email, the one organization with an IdP that verified
+	// the email's domain. "" when there is none.
+	IdPOrgSID OrgSID
 }
 
 // LoginPolicyFor resolves an email to its login path without revealing
@@ -33,18 +38,44 @@ func (s *Service) LoginPolicyFor(ctx context.Context, email string) (LoginPolicy
 			if !sso {
 				p.OrgSID = ""
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			if _, err := tx.GetIdP(ctx, u.OrgSID); err == nil {
+				p.IdPOrgSID = u.OrgSID
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		claims, err := tx.ListDomainClaims(ctx, EmailDomain(email))
+		if err != nil {
+			return err
+		}
+		var withIdP []OrgSID
 		for _, c := range claims {
-			if c.Status == DomainVerified && c.SSOEnforced {
+			if c.Status != DomainVerified {
+				continue
+			}
+			if c.SSOEnforced {
 				p = LoginPolicy{SSO: true, OrgSID: c.OrgSID}
 			}
+			if _, err := tx.GetIdP(ctx, c.OrgSID); err == nil {
+				withIdP = append(withIdP, c.OrgSID)
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
-		return err
+		switch {
+		case p.SSO:
+			p.IdPOrgSID = p.OrgSID
+		case len(withIdP) == 1:
+			p.IdPOrgSID = withIdP[0]
+		}
+		return nil
 	})
 	return p, err
 }
