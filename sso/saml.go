@@ -215,7 +215,7 @@ func (h *handler) acs(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("sso: connection test passed", "org", org, "email", u.Email, "by", req.TestBy)
 		h.render(w, r, http.StatusOK, "message.html", page{Title: "Connection test passed",
 			Message: fmt.Sprintf("The identity provider logged in %s and its assertion checked out. SSO can now be enforced on the organization's verified domains.", u.Email),
-			Link: "/console/", LinkText: "Back to the console"})
+			Link:    "/console/", LinkText: "Back to the console"})
 		return
 	}
 	a := orgmodel.Actor{Via: "sso", RemoteAddr: clientIP(r)}
@@ -413,4 +413,3 @@ func localPath(p string) string {
 	}
 	return p
 }
-
