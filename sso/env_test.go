@@ -142,8 +142,10 @@ func (e *env) member(org orgmodel.OrgSID, email string) orgmodel.UserSID {
 	return r.UserSID
 }
 
-func (e *env) acs(org orgmodel.OrgSID) string      { return e.base + "/sso/saml/" + string(org) + "/acs" }
-func (e *env) audience(org orgmodel.OrgSID) string { return e.base + "/sso/saml/" + string(org) + "/metadata" }
+func (e *env) acs(org orgmodel.OrgSID) string { return e.base + "/sso/saml/" + string(org) + "/acs" }
+func (e *env) audience(org orgmodel.OrgSID) string {
+	return e.base + "/sso/saml/" + string(org) + "/metadata"
+}
 
 // browser is an HTTP client with a cookie jar that does not follow redirects.
 func (e *env) browser() *http.Client {
@@ -162,13 +164,29 @@ func (e *env) startSP(c *http.Client, org orgmodel.OrgSID, relay string) string 
 	loc, err := url.Parse(res.Header.Get("Location"))
 	require.NoError(e.t, err)
 	require.Equal(e.t, "idp.test", loc.Host)
+	return requestID(e.t, loc)
+}
+
+// requestID decodes the AuthnRequest of an HTTP-Redirect URL and returns its ID.
+func requestID(t testing.TB, loc *url.URL) string {
+	t.Helper()
 	raw, err := testsaml.ParseRedirectRequest(loc)
-	require.NoError(e.t, err)
+	require.NoError(t, err)
 	doc := etree.NewDocument()
-	require.NoError(e.t, doc.ReadFromBytes(raw))
+	require.NoError(t, doc.ReadFromBytes(raw))
 	id := doc.Root().SelectAttrValue("ID", "")
-	require.NotEmpty(e.t, id)
+	require.NotEmpty(t, id)
 	return id
+}
+
+// newLimitedEnv serves e's service through a handler with the default
+// per-IP limits and returns its base URL.
+func newLimitedEnv(t testing.TB, e *env) string {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	srv.Config.Handler = sso.NewHandler(sso.Config{Service: e.svc, BaseURL: srv.URL})
+	return srv.URL
 }
 
 // post sends a SAMLResponse (and RelayState) to org's ACS.
