@@ -391,3 +391,28 @@ func TestRule_USER_3_WebSignupWithInvitationOnRestrictedDomain(t *testing.T) {
 	assert.Equal(t, r.OrgSID, res.OrgSID)
 	assert.Equal(t, "invitation", res.Joined)
 }
+
+func TestRule_SSO_1_AssertionSpentWithItsSession(t *testing.T) {
+	e := newEnv(t)
+	r := e.signup("owner@acme.test")
+	std := e.standard(r, "std@acme.test")
+	until := e.clock.Now().Add(5 * time.Minute)
+	a := orgmodel.Actor{Via: "sso"}
+	tok, sess, err := e.svc.StartSSOSession(e.ctx, a, r.OrgSID, std, "_a1", until)
+	require.NoError(t, err)
+	assert.Equal(t, orgmodel.ViaSSO, sess.Via)
+	_, u, err := e.svc.Session(e.ctx, tok)
+	require.NoError(t, err)
+	assert.Equal(t, std, u.SID)
+	_, _, err = e.svc.StartSSOSession(e.ctx, a, r.OrgSID, std, "_a1", until)
+	requireRule(t, err, "R-SSO-1")
+	// A refused session does not spend the assertion.
+	_, err = e.svc.SetUserActive(e.ctx, e.op, r.OrgSID, std, false)
+	require.NoError(t, err)
+	_, _, err = e.svc.StartSSOSession(e.ctx, a, r.OrgSID, std, "_a2", until)
+	requireRule(t, err, "R-SCIM-2")
+	_, err = e.svc.SetUserActive(e.ctx, e.op, r.OrgSID, std, true)
+	require.NoError(t, err)
+	_, _, err = e.svc.StartSSOSession(e.ctx, a, r.OrgSID, std, "_a2", until)
+	require.NoError(t, err)
+}

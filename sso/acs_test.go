@@ -415,7 +415,7 @@ func TestACS_Replay(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	assert.Empty(t, sessionCookie(res))
 	assert.Equal(t, before, e.sessionsStarted())
-	assert.Contains(t, e.reason(b), "already been used")
+	assert.Contains(t, e.reason(b), "already used")
 }
 
 func TestACS_AssertionForAnotherOrganization(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -100,23 +99,19 @@ func ParseMetadata(data []byte) (*IdPMetadata, error) {
 }
 
 // refuseDirectives refuses any DOCTYPE or other <!…> declaration: SAML
-// never needs one, and entity expansion is a denial of service.
+// never needs one, and entity expansion is a denial of service. Every
+// "<!" must open a comment or a CDATA section; a byte scan, so that it
+// costs next to nothing before the real parse.
 func refuseDirectives(data []byte) error {
-	if bytes.Contains(data, []byte("<!DOCTYPE")) || bytes.Contains(data, []byte("<!ENTITY")) {
-		return errors.New("holds a DOCTYPE")
-	}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
+	rest := data
 	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
+		i := bytes.Index(rest, []byte("<!"))
+		if i < 0 {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("is not well-formed XML: %w", err)
-		}
-		if _, ok := tok.(xml.Directive); ok {
-			return errors.New("holds a DOCTYPE")
+		rest = rest[i+2:]
+		if !bytes.HasPrefix(rest, []byte("--")) && !bytes.HasPrefix(rest, []byte("[CDATA[")) {
+			return errors.New("holds a DOCTYPE or another <!…> declaration")
 		}
 	}
 }

@@ -56,30 +56,14 @@ func (c *metadataCache) get(p *orgmodel.IdP) (*IdPMetadata, error) {
 	return md, nil
 }
 
-// replayCache is crewjam's AssertionReplayCache on the database, through
-// orgmodel, so that an assertion is accepted once across replicas.
-type replayCache struct {
-	ctx context.Context
-	svc *orgmodel.Service
-	org orgmodel.OrgSID
-}
-
-func (r replayCache) Consume(id string, until time.Time) error {
-	if err := r.svc.ConsumeAssertion(r.ctx, r.org, id, until); err != nil {
-		if orgmodel.KindOf(err) == orgmodel.KindUnauthenticated {
-			return fmt.Errorf("%w: %v", saml.ErrAssertionReplayed, err)
-		}
-		return err
-	}
-	return nil
-}
-
 // serviceProvider builds org's crewjam ServiceProvider for one request:
 // its own entity ID and ACS URL (so that an assertion for another
 // organization fails the Audience and Recipient checks), the IdP's
 // metadata with all its signing certificates, SHA-1 refused unless
 // configured, IdP-initiated login only when the organization turned it
-// on, POST the only ACS binding, and the database replay cache.
+// on, and POST the only ACS binding. The replay cache is orgd's own, in
+// the database, spent in the transaction that starts the session
+// (orgmodel.StartSSOSession).
 func (h *handler) serviceProvider(ctx context.Context, org orgmodel.OrgSID, p *orgmodel.IdP) (*saml.ServiceProvider, error) {
 	md, err := h.md.get(p)
 	if err != nil {
@@ -102,7 +86,6 @@ func (h *handler) serviceProvider(ctx context.Context, org orgmodel.OrgSID, p *o
 		RejectSHA1Signatures:             !h.cfg.AllowSHA1,
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
 		Clock:                            dsig.NewFakeClockAt(h.svc.Now()),
-		ReplayCache:                      replayCache{ctx: ctx, svc: h.svc, org: org},
 		MetadataValidDuration:            48 * time.Hour,
 	}, nil
 }
@@ -201,13 +184,17 @@ func refuse(format string, args ...any) error { return &acsRefusal{fmt.Sprintf(f
 // refusal is 403 with a reference id and no session; the reason goes to
 // the log.
 func (h *handler) acs(w http.ResponseWriter, r *http.Request) {
-	org, u, req, err := h.verify(w, r)
+	org, u, req, as, err := h.verify(w, r)
 	if err != nil {
 		h.fail(w, r, err, failOpts{saml: true, org: org})
 		return
 	}
 	ctx := r.Context()
 	if req != nil && req.TestBy != "" {
+		if err := h.svc.ConsumeAssertion(ctx, org, as.ID, replayUntil(as)); err != nil {
+			h.fail(w, r, err, failOpts{saml: true, org: org})
+			return
+		}
 		if _, err := h.svc.MarkIdPTested(ctx, orgmodel.Actor{UserSID: req.TestBy, Via: "sso", RemoteAddr: clientIP(r)}, org); err != nil {
 			h.fail(w, r, err, failOpts{saml: true, org: org})
 			return
@@ -219,7 +206,7 @@ func (h *handler) acs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := orgmodel.Actor{Via: "sso", RemoteAddr: clientIP(r)}
-	tok, _, err := h.svc.StartSession(ctx, a, u.SID, orgmodel.ViaSSO)
+	tok, _, err := h.svc.StartSSOSession(ctx, a, org, u.SID, as.ID, replayUntil(as))
 	if err != nil {
 		h.fail(w, r, err, failOpts{saml: true, org: org})
 		return
@@ -241,84 +228,84 @@ func (h *handler) acs(w http.ResponseWriter, r *http.Request) {
 // verify checks a POSTed SAMLResponse for org and returns the user it
 // logs in (created just in time where R-DOM-3 allows it) and the request
 // it answers (nil when IdP-initiated).
-func (h *handler) verify(w http.ResponseWriter, r *http.Request) (orgmodel.OrgSID, *orgmodel.User, *orgmodel.SAMLRequest, error) {
+func (h *handler) verify(w http.ResponseWriter, r *http.Request) (orgmodel.OrgSID, *orgmodel.User, *orgmodel.SAMLRequest, *saml.Assertion, error) {
 	ctx := r.Context()
 	raw := r.PathValue("org")
 	if !orgmodel.ValidSID(orgmodel.PrefixOrg, raw) {
-		return "", nil, nil, refuse("the path names no organization")
+		return "", nil, nil, nil, refuse("the path names no organization")
 	}
 	org := orgmodel.OrgSID(raw)
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		return org, nil, nil, refuse("the form does not parse or is larger than %d bytes: %v", h.cfg.MaxBodyBytes, err)
+		return org, nil, nil, nil, refuse("the form does not parse or is larger than %d bytes: %v", h.cfg.MaxBodyBytes, err)
 	}
 	if r.PostForm.Has("SAMLart") {
-		return org, nil, nil, refuse("an artifact (SAMLart) was posted; only the HTTP-POST binding is accepted")
+		return org, nil, nil, nil, refuse("an artifact (SAMLart) was posted; only the HTTP-POST binding is accepted")
 	}
 	if r.PostForm.Has("Signature") || r.PostForm.Has("SigAlg") {
-		return org, nil, nil, refuse("an HTTP-POST-SimpleSign message was posted; only the HTTP-POST binding is accepted")
+		return org, nil, nil, nil, refuse("an HTTP-POST-SimpleSign message was posted; only the HTTP-POST binding is accepted")
 	}
 	enc := r.PostForm["SAMLResponse"]
 	if len(enc) != 1 {
-		return org, nil, nil, refuse("the form has %d SAMLResponse fields, not 1", len(enc))
+		return org, nil, nil, nil, refuse("the form has %d SAMLResponse fields, not 1", len(enc))
 	}
 	doc, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(enc[0]), ""))
 	if err != nil {
-		return org, nil, nil, refuse("SAMLResponse is not base64")
+		return org, nil, nil, nil, refuse("SAMLResponse is not base64")
 	}
 	inResponseTo, err := precheck(doc)
 	if err != nil {
-		return org, nil, nil, err
+		return org, nil, nil, nil, err
 	}
 	p, err := h.svc.LoadIdP(ctx, org)
 	if err != nil {
-		return org, nil, nil, refuse("the organization has no identity provider: %v", err)
+		return org, nil, nil, nil, refuse("the organization has no identity provider: %v", err)
 	}
 	var req *orgmodel.SAMLRequest
 	var ids []string
 	if inResponseTo != "" {
 		if req, err = h.svc.OpenSAMLRequest(ctx, org, inResponseTo); err != nil {
-			return org, nil, nil, err
+			return org, nil, nil, nil, err
 		}
 		ids = []string{req.ID}
 	} else if !p.AllowIdPInitiated {
-		return org, nil, nil, refuse("an unsolicited response, and IdP-initiated login is off for this organization")
+		return org, nil, nil, nil, refuse("an unsolicited response, and IdP-initiated login is off for this organization")
 	}
 	sp, err := h.serviceProvider(ctx, org, p)
 	if err != nil {
-		return org, nil, nil, err
+		return org, nil, nil, nil, err
 	}
 	assertion, err := sp.ParseXMLResponse(doc, ids, sp.AcsURL)
 	if err != nil {
 		var ire *saml.InvalidResponseError
 		if errors.As(err, &ire) {
-			return org, nil, nil, refuse("crewjam/saml refused the response: %v", ire.PrivateErr)
+			return org, nil, nil, nil, refuse("crewjam/saml refused the response: %v", ire.PrivateErr)
 		}
-		return org, nil, nil, refuse("crewjam/saml refused the response: %v", err)
+		return org, nil, nil, nil, refuse("crewjam/saml refused the response: %v", err)
 	}
 	if req != nil {
 		if err := h.svc.UseSAMLRequest(ctx, org, req.ID); err != nil {
-			return org, nil, nil, err
+			return org, nil, nil, nil, err
 		}
 	}
 	email, err := assertedEmail(assertion, p.EmailAttribute)
 	if err != nil {
-		return org, nil, nil, err
+		return org, nil, nil, nil, err
 	}
 	a := orgmodel.Actor{Via: "sso", RemoteAddr: clientIP(r)}
 	if req != nil && req.TestBy != "" {
 		// A test connection logs nobody in; the email must still be one
 		// the organization may log in (R-SSO-1).
 		if err := h.svc.CheckSSOEmail(ctx, org, email); err != nil {
-			return org, nil, nil, err
+			return org, nil, nil, nil, err
 		}
-		return org, &orgmodel.User{Email: email}, req, nil
+		return org, &orgmodel.User{Email: email}, req, assertion, nil
 	}
 	u, err := h.svc.SSOLogin(ctx, a, org, email)
 	if err != nil {
-		return org, nil, nil, err
+		return org, nil, nil, nil, err
 	}
-	return org, u, req, nil
+	return org, u, req, assertion, nil
 }
 
 // precheck refuses what crewjam/saml does not, before it parses anything:
@@ -412,4 +399,22 @@ func localPath(p string) string {
 		return ""
 	}
 	return p
+}
+
+// replayUntil is how long an assertion's ID must be remembered: past
+// every deadline crewjam/saml would still accept it at (its IssueInstant
+// plus the issue delay, its NotOnOrAfter times), each with the clock skew.
+func replayUntil(a *saml.Assertion) time.Time {
+	until := a.IssueInstant.Add(saml.MaxIssueDelay)
+	if a.Conditions != nil && a.Conditions.NotOnOrAfter.After(until) {
+		until = a.Conditions.NotOnOrAfter
+	}
+	if a.Subject != nil {
+		for _, c := range a.Subject.SubjectConfirmations {
+			if d := c.SubjectConfirmationData; d != nil && d.NotOnOrAfter.After(until) {
+				until = d.NotOnOrAfter
+			}
+		}
+	}
+	return until.Add(saml.MaxClockSkew)
 }
