@@ -16,6 +16,7 @@ import (
 
 	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/sso"
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 func TestACS_SPInitiatedLogin(t *testing.T) {
@@ -23,8 +24,8 @@ func TestACS_SPInitiatedLogin(t *testing.T) {
 	alice := e.member(e.org, "alice@acme.test")
 	c := e.browser()
 	id := e.startSP(c, e.org, "/console/accounts?x=1")
-	doc := e.idp.build(t, resp{InResponseTo: id, NameID: "Alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
-	res := e.post(c, e.org, encodeDoc(t, doc), "ignored-relay")
+	doc := e.idp.Build(t, ssotest.Response{InResponseTo: id, NameID: "Alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
+	res := e.post(c, e.org, ssotest.Encode(t, doc), "ignored-relay")
 	b := body(t, res)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, e.reason(b))
 	assert.Equal(t, "/console/accounts?x=1", res.Header.Get("Location"), "the tracked relay state, not the posted one")
@@ -43,8 +44,8 @@ func TestACS_SPInitiatedLogin(t *testing.T) {
 	assert.Equal(t, orgmodel.ViaSSO, sess.Via)
 
 	// The same request cannot be answered twice, even by a fresh assertion.
-	doc = e.idp.build(t, resp{InResponseTo: id, NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
-	res = e.post(c, e.org, encodeDoc(t, doc), "")
+	doc = e.idp.Build(t, ssotest.Response{InResponseTo: id, NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
+	res = e.post(c, e.org, ssotest.Encode(t, doc), "")
 	b = body(t, res)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	assert.Contains(t, e.reason(b), "R-SSO-1")
@@ -53,14 +54,14 @@ func TestACS_SPInitiatedLogin(t *testing.T) {
 func TestACS_ResponseSignedOnlyAndBothSigned(t *testing.T) {
 	e := newEnv(t)
 	e.member(e.org, "alice@acme.test")
-	for _, r := range []resp{
+	for _, r := range []ssotest.Response{
 		{SignResponse: true, UnsignedAssertion: true},
 		{SignResponse: true},
 	} {
 		c := e.browser()
 		r.InResponseTo = e.startSP(c, e.org, "")
 		r.NameID = "alice@acme.test"
-		res := e.post(c, e.org, encodeDoc(t, e.idp.build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+		res := e.post(c, e.org, ssotest.Encode(t, e.idp.Build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 		b := body(t, res)
 		require.Equal(t, http.StatusSeeOther, res.StatusCode, e.reason(b))
 		assert.Equal(t, "/console/", res.Header.Get("Location"))
@@ -71,7 +72,7 @@ func TestACS_IdPInitiatedOnlyWhenTurnedOn(t *testing.T) {
 	e := newEnv(t)
 	alice := e.member(e.org, "alice@acme.test")
 	unsolicited := func() string {
-		return encodeDoc(t, e.idp.build(t, resp{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
+		return ssotest.Encode(t, e.idp.Build(t, ssotest.Response{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
 	}
 	before := e.sessionsStarted()
 	res := e.post(e.browser(), e.org, unsolicited(), "/console/")
@@ -81,7 +82,7 @@ func TestACS_IdPInitiatedOnlyWhenTurnedOn(t *testing.T) {
 	assert.Contains(t, e.reason(b), "IdP-initiated login is off")
 	assert.Equal(t, before, e.sessionsStarted())
 
-	e.setIdP(e.org, e.idp.metadata(), true)
+	e.setIdP(e.org, e.idp.Metadata(), true)
 	res = e.post(e.browser(), e.org, unsolicited(), "/console/accounts")
 	body(t, res)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -97,17 +98,17 @@ func TestACS_IdPInitiatedOnlyWhenTurnedOn(t *testing.T) {
 		assert.Equal(t, "/console/", res.Header.Get("Location"), relay)
 	}
 	// An IdP-initiated response that names a request must still match one.
-	doc := e.idp.build(t, resp{NameID: "alice@acme.test", InResponseTo: "id-never-sent"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
-	res = e.post(e.browser(), e.org, encodeDoc(t, doc), "")
+	doc := e.idp.Build(t, ssotest.Response{NameID: "alice@acme.test", InResponseTo: "id-never-sent"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
+	res = e.post(e.browser(), e.org, ssotest.Encode(t, doc), "")
 	body(t, res)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 }
 
 func TestACS_JustInTimeOnAutoEnrollmentOnly(t *testing.T) {
 	e := newEnv(t)
-	e.setIdP(e.org, e.idp.metadata(), true)
+	e.setIdP(e.org, e.idp.Metadata(), true)
 	post := func() *http.Response {
-		return e.post(e.browser(), e.org, encodeDoc(t, e.idp.build(t, resp{NameID: "new@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+		return e.post(e.browser(), e.org, ssotest.Encode(t, e.idp.Build(t, ssotest.Response{NameID: "new@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 	}
 	res := post()
 	b := body(t, res)
@@ -126,25 +127,25 @@ func TestACS_JustInTimeOnAutoEnrollmentOnly(t *testing.T) {
 func TestACS_EmailAttributeAndRotatedCertificates(t *testing.T) {
 	e := newEnv(t)
 	e.member(e.org, "alice@acme.test")
-	next := newTestIdP(t, e.idp.entityID, "idp.test", start)
-	md := e.idp.metadata(next) // both certificates while the IdP rotates
+	next := ssotest.NewIdP(t, e.idp.EntityID, "idp.test", start)
+	md := e.idp.Metadata(next) // both certificates while the IdP rotates
 	m, err := sso.ParseMetadata(md)
 	require.NoError(t, err)
 	require.Len(t, m.Certs, 2)
 	_, err = e.svc.SetIdP(e.ctx, e.op, e.org, orgmodel.IdPConfig{EntityID: m.EntityID, SSOURL: m.SSOURL, MetadataXML: string(md), EmailAttribute: "mail"})
 	require.NoError(t, err)
-	for _, signer := range []*testIdP{e.idp, next} {
+	for _, signer := range []*ssotest.IdP{e.idp, next} {
 		c := e.browser()
 		id := e.startSP(c, e.org, "")
-		r := resp{InResponseTo: id, NameID: "opaque-id-123", NameIDFormat: string(saml.PersistentNameIDFormat), Attrs: map[string]string{"mail": "alice@acme.test"}}
-		res := e.post(c, e.org, encodeDoc(t, signer.build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+		r := ssotest.Response{InResponseTo: id, NameID: "opaque-id-123", NameIDFormat: string(saml.PersistentNameIDFormat), Attrs: map[string]string{"mail": "alice@acme.test"}}
+		res := e.post(c, e.org, ssotest.Encode(t, signer.Build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 		b := body(t, res)
 		require.Equal(t, http.StatusSeeOther, res.StatusCode, e.reason(b))
 	}
 	// Without the attribute, the opaque NameID is not an email.
 	c := e.browser()
 	id := e.startSP(c, e.org, "")
-	res := e.post(c, e.org, encodeDoc(t, next.build(t, resp{InResponseTo: id, NameID: "opaque-id-123", NameIDFormat: string(saml.PersistentNameIDFormat)}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+	res := e.post(c, e.org, ssotest.Encode(t, next.Build(t, ssotest.Response{InResponseTo: id, NameID: "opaque-id-123", NameIDFormat: string(saml.PersistentNameIDFormat)}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 	b := body(t, res)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	assert.Contains(t, e.reason(b), "email attribute")
@@ -167,15 +168,15 @@ const (
 	attacker = "attacker@acme.test"
 )
 
-func (e *env) signed(t *testing.T, id string, r resp) *etree.Document {
+func (e *env) signed(t *testing.T, id string, r ssotest.Response) *etree.Document {
 	r.InResponseTo = id
 	if r.NameID == "" {
 		r.NameID = attacker
 	}
-	return e.idp.build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())
+	return e.idp.Build(t, r, e.acs(e.org), e.audience(e.org), e.clock.Now())
 }
 
-func enc(t *testing.T, d *etree.Document) string { return encodeDoc(t, d) }
+func enc(t *testing.T, d *etree.Document) string { return ssotest.Encode(t, d) }
 
 func rawEnc(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
@@ -185,7 +186,7 @@ func assertionOf(d *etree.Document) *etree.Element { return d.Root().SelectEleme
 // evilCopy is a copy of a with the victim's NameID, a new ID and no signature.
 func evilCopy(a *etree.Element) *etree.Element {
 	ev := a.Copy()
-	ev.CreateAttr("ID", nextID("_evil"))
+	ev.CreateAttr("ID", ssotest.NextID("_evil"))
 	if s := ev.SelectElement("Signature"); s != nil {
 		ev.RemoveChild(s)
 	}
@@ -196,25 +197,25 @@ func evilCopy(a *etree.Element) *etree.Element {
 func corpus() []attack {
 	return []attack{
 		{"NameID changed after signing", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			assertionOf(d).FindElement("./Subject/NameID").SetText(victim)
 			return enc(t, d)
 		}, "could not be verified"},
 		{"signature removed", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{NameID: victim})
+			d := e.signed(t, id, ssotest.Response{NameID: victim})
 			a := assertionOf(d)
 			a.RemoveChild(a.SelectElement("Signature"))
 			return enc(t, d)
 		}, "signature"},
 		{"signed by another key", func(t *testing.T, e *env, id string) string {
-			evil := newTestIdP(t, e.idp.entityID, "idp.test", start)
-			return enc(t, evil.build(t, resp{InResponseTo: id, NameID: victim}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
+			evil := ssotest.NewIdP(t, e.idp.EntityID, "idp.test", start)
+			return enc(t, evil.Build(t, ssotest.Response{InResponseTo: id, NameID: victim}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
 		}, "certificate"},
 		{"XSW1 original response inside the signature", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{SignResponse: true, UnsignedAssertion: true})
+			d := e.signed(t, id, ssotest.Response{SignResponse: true, UnsignedAssertion: true})
 			orig := d.Root().Copy()
 			root := d.Root()
-			root.CreateAttr("ID", nextID("_evilresp"))
+			root.CreateAttr("ID", ssotest.NextID("_evilresp"))
 			assertionOf(d).FindElement("./Subject/NameID").SetText(victim)
 			origSig := orig.SelectElement("Signature")
 			orig.RemoveChild(origSig)
@@ -222,24 +223,24 @@ func corpus() []attack {
 			return enc(t, d)
 		}, ""},
 		{"XSW2 original response beside a detached signature", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{SignResponse: true, UnsignedAssertion: true})
+			d := e.signed(t, id, ssotest.Response{SignResponse: true, UnsignedAssertion: true})
 			orig := d.Root().Copy()
 			orig.RemoveChild(orig.SelectElement("Signature"))
 			root := d.Root()
-			root.CreateAttr("ID", nextID("_evilresp"))
+			root.CreateAttr("ID", ssotest.NextID("_evilresp"))
 			assertionOf(d).FindElement("./Subject/NameID").SetText(victim)
 			sig := root.SelectElement("Signature")
 			root.InsertChildAt(sig.Index(), orig)
 			return enc(t, d)
 		}, ""},
 		{"XSW3 evil assertion before the signed one", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			d.Root().InsertChildAt(a.Index(), evilCopy(a))
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"XSW4 signed assertion inside the evil one", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			ev := evilCopy(a)
 			d.Root().RemoveChild(a)
@@ -248,7 +249,7 @@ func corpus() []attack {
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"XSW5 signature moved to the evil assertion", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			ev := evilCopy(a)
 			ev.CreateAttr("ID", a.SelectAttrValue("ID", ""))
@@ -259,7 +260,7 @@ func corpus() []attack {
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"XSW6 signed assertion inside the evil assertion's signature", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			ev := evilCopy(a)
 			ev.CreateAttr("ID", a.SelectAttrValue("ID", ""))
@@ -272,7 +273,7 @@ func corpus() []attack {
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"XSW7 evil assertion in Extensions", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			ext := etree.NewElement("Extensions")
 			ext.AddChild(evilCopy(a))
@@ -280,7 +281,7 @@ func corpus() []attack {
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"XSW8 signed assertion in an Object of the evil signature", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			a := assertionOf(d)
 			ev := evilCopy(a)
 			ev.CreateAttr("ID", a.SelectAttrValue("ID", ""))
@@ -294,46 +295,46 @@ func corpus() []attack {
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"two assertions", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			d.Root().AddChild(evilCopy(assertionOf(d)))
 			return enc(t, d)
 		}, "Assertion elements"},
 		{"wrong Audience", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{Audience: "https://other-sp.test/metadata"}))
+			return enc(t, e.signed(t, id, ssotest.Response{Audience: "https://other-sp.test/metadata"}))
 		}, "audience"},
 		{"wrong Destination", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{Destination: "https://other-sp.test/acs"}))
+			return enc(t, e.signed(t, id, ssotest.Response{Destination: "https://other-sp.test/acs"}))
 		}, "Destination"},
 		{"wrong Recipient", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{Recipient: "https://other-sp.test/acs"}))
+			return enc(t, e.signed(t, id, ssotest.Response{Recipient: "https://other-sp.test/acs"}))
 		}, "Recipient"},
 		{"wrong Issuer of the response", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{ResponseIssuer: "https://evil-idp.test/metadata"}))
+			return enc(t, e.signed(t, id, ssotest.Response{ResponseIssuer: "https://evil-idp.test/metadata"}))
 		}, "Issuer"},
 		{"wrong Issuer of the assertion", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{AssertionIssuer: "https://evil-idp.test/metadata"}))
+			return enc(t, e.signed(t, id, ssotest.Response{AssertionIssuer: "https://evil-idp.test/metadata"}))
 		}, "Issuer"},
 		{"expired", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{Issued: e.clock.Now().Add(-10 * time.Minute)}))
+			return enc(t, e.signed(t, id, ssotest.Response{Issued: e.clock.Now().Add(-10 * time.Minute)}))
 		}, "expired"},
 		{"not yet valid", func(t *testing.T, e *env, id string) string {
 			later := e.clock.Now().Add(10 * time.Minute)
-			return enc(t, e.signed(t, id, resp{Issued: later, NotBefore: later}))
+			return enc(t, e.signed(t, id, ssotest.Response{Issued: later, NotBefore: later}))
 		}, "future"},
 		{"unknown InResponseTo", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, "id-never-sent", resp{}))
+			return enc(t, e.signed(t, "id-never-sent", ssotest.Response{}))
 		}, "R-SSO-1"},
 		{"SHA-1 signature", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{SHA1: true}))
+			return enc(t, e.signed(t, id, ssotest.Response{SHA1: true}))
 		}, "SHA-1"},
 		{"DOCTYPE with entity expansion", func(t *testing.T, e *env, id string) string {
-			b, err := e.signed(t, id, resp{}).WriteToBytes()
+			b, err := e.signed(t, id, ssotest.Response{}).WriteToBytes()
 			require.NoError(t, err)
 			s := `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "` + victim + `">]>` + strings.Replace(string(b), attacker, "&e;", 1)
 			return rawEnc(s)
 		}, "DOCTYPE"},
 		{"DOCTYPE billion laughs, unreferenced", func(t *testing.T, e *env, id string) string {
-			b, err := e.signed(t, id, resp{}).WriteToBytes()
+			b, err := e.signed(t, id, ssotest.Response{}).WriteToBytes()
 			require.NoError(t, err)
 			dtd := `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>`
 			return rawEnc(dtd + string(b))
@@ -342,28 +343,28 @@ func corpus() []attack {
 			// The IdP signs victim@acme.test.evil.test (an address the
 			// attacker controls); a comment after acme.test would make a
 			// careless parser read victim@acme.test.
-			d := e.signed(t, id, resp{NameID: victim + ".evil.test"})
+			d := e.signed(t, id, ssotest.Response{NameID: victim + ".evil.test"})
 			b, err := d.WriteToBytes()
 			require.NoError(t, err)
 			return rawEnc(strings.Replace(string(b), victim+".evil.test", victim+"<!---->.evil.test", 1))
 		}, ""},
 		{"email off the verified domains", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{NameID: "victim@unverified.test"}))
+			return enc(t, e.signed(t, id, ssotest.Response{NameID: "victim@unverified.test"}))
 		}, "R-SSO-1"},
 		{"user of another organization", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{NameID: "outsider@acme.test"}))
+			return enc(t, e.signed(t, id, ssotest.Response{NameID: "outsider@acme.test"}))
 		}, "R-USER-2"},
 		{"oversized body", func(t *testing.T, e *env, id string) string {
-			d := e.signed(t, id, resp{})
+			d := e.signed(t, id, ssotest.Response{})
 			d.Root().CreateElement("samlp:Extensions").SetText(strings.Repeat("A", 600<<10))
 			return enc(t, d)
 		}, "larger than"},
 		{"non-Success status", func(t *testing.T, e *env, id string) string {
-			return enc(t, e.signed(t, id, resp{Status: "urn:oasis:names:tc:SAML:2.0:status:Responder"}))
+			return enc(t, e.signed(t, id, ssotest.Response{Status: "urn:oasis:names:tc:SAML:2.0:status:Responder"}))
 		}, "Responder"},
 		{"not base64", func(t *testing.T, e *env, id string) string { return "%%%not base64%%%" }, "base64"},
 		{"not a Response", func(t *testing.T, e *env, id string) string {
-			return rawEnc(`<samlp:LogoutRequest xmlns:samlp="` + nsProto + `"/>`)
+			return rawEnc(`<samlp:LogoutRequest xmlns:samlp="` + ssotest.NSProtocol + `"/>`)
 		}, "not a SAML 2.0 Response"},
 	}
 }
@@ -404,8 +405,8 @@ func TestACS_NegativeCorpus(t *testing.T) {
 func TestACS_Replay(t *testing.T) {
 	e := newEnv(t)
 	e.member(e.org, "alice@acme.test")
-	e.setIdP(e.org, e.idp.metadata(), true)
-	doc := encodeDoc(t, e.idp.build(t, resp{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
+	e.setIdP(e.org, e.idp.Metadata(), true)
+	doc := ssotest.Encode(t, e.idp.Build(t, ssotest.Response{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
 	res := e.post(e.browser(), e.org, doc, "")
 	body(t, res)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -424,11 +425,11 @@ func TestACS_AssertionForAnotherOrganization(t *testing.T) {
 	other, err := e.svc.SignUp(e.ctx, e.op, orgmodel.SignUpInput{Email: "boss@other.test", Password: pw, EmailVerified: true})
 	require.NoError(t, err)
 	e.verify(other.OrgSID, "acme.test")
-	e.setIdP(other.OrgSID, e.idp.metadata(), true) // the same IdP serves both
-	e.setIdP(e.org, e.idp.metadata(), true)
+	e.setIdP(other.OrgSID, e.idp.Metadata(), true) // the same IdP serves both
+	e.setIdP(e.org, e.idp.Metadata(), true)
 	// A valid assertion for acme's SP, posted to the other organization's ACS.
-	doc := e.idp.build(t, resp{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
-	res := e.post(e.browser(), other.OrgSID, encodeDoc(t, doc), "")
+	doc := e.idp.Build(t, ssotest.Response{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
+	res := e.post(e.browser(), other.OrgSID, ssotest.Encode(t, doc), "")
 	b := body(t, res)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	assert.Contains(t, e.reason(b), "Destination")
@@ -456,7 +457,7 @@ func TestACS_ArtifactAndSimpleSignRefused(t *testing.T) {
 
 func TestACS_UnknownOrganizationAndNoIdP(t *testing.T) {
 	e := newEnv(t)
-	doc := encodeDoc(t, e.idp.build(t, resp{NameID: "x@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
+	doc := ssotest.Encode(t, e.idp.Build(t, ssotest.Response{NameID: "x@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
 	for _, org := range []orgmodel.OrgSID{"OR00000000000000000000000000000000", "nonsense"} {
 		res := e.post(e.browser(), org, doc, "")
 		body(t, res)
@@ -474,7 +475,7 @@ func TestACS_UnknownOrganizationAndNoIdP(t *testing.T) {
 // victim. orgd's "exactly one Assertion" check refuses them all anyway.
 func TestXSW_LibraryAloneNeverYieldsTheVictim(t *testing.T) {
 	e := newEnv(t)
-	md, err := sso.ParseMetadata(e.idp.metadata())
+	md, err := sso.ParseMetadata(e.idp.Metadata())
 	require.NoError(t, err)
 	acs, _ := url.Parse(e.acs(e.org))
 	meta, _ := url.Parse(e.audience(e.org))
@@ -483,7 +484,7 @@ func TestXSW_LibraryAloneNeverYieldsTheVictim(t *testing.T) {
 			RejectSHA1Signatures: true, Clock: dsig.NewFakeClockAt(e.clock.Now())}
 	}
 	// Control: the genuine response is accepted, so a refusal below is the attack's.
-	genuine, err := e.signed(t, "id-x", resp{}).WriteToBytes()
+	genuine, err := e.signed(t, "id-x", ssotest.Response{}).WriteToBytes()
 	require.NoError(t, err)
 	got, err := newSP().ParseXMLResponse(genuine, []string{"id-x"}, *acs)
 	require.NoError(t, err)

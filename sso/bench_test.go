@@ -10,6 +10,7 @@ import (
 
 	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/sso"
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 // BenchmarkACS measures complete IdP-initiated logins through the ACS
@@ -21,12 +22,12 @@ import (
 //	go test ./sso -run '^$' -bench ACS -benchtime 2000x
 func BenchmarkACS(b *testing.B) {
 	e := newEnv(b)
-	e.setIdP(e.org, e.idp.metadata(), true)
+	e.setIdP(e.org, e.idp.Metadata(), true)
 	e.member(e.org, "alice@acme.test")
 	h := sso.NewHandler(sso.Config{Service: e.svc, BaseURL: e.base})
 	docs := make([]string, b.N)
 	for i := range docs {
-		docs[i] = url.Values{"SAMLResponse": {encodeDoc(b, e.idp.build(b, resp{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))}}.Encode()
+		docs[i] = url.Values{"SAMLResponse": {ssotest.Encode(b, e.idp.Build(b, ssotest.Response{NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))}}.Encode()
 	}
 	var next atomic.Int64
 	var failed atomic.Int64

@@ -23,6 +23,7 @@ import (
 	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/sso"
 	"github.com/orgd/orgd/sso/password"
+	"github.com/orgd/orgd/sso/ssotest"
 	"github.com/orgd/orgd/store"
 )
 
@@ -77,7 +78,7 @@ type env struct {
 
 	org   orgmodel.OrgSID
 	owner orgmodel.UserSID
-	idp   *testIdP
+	idp   *ssotest.IdP
 }
 
 var start = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -101,8 +102,8 @@ func newEnv(t testing.TB) *env {
 	require.NoError(t, err)
 	e.org, e.owner = r.OrgSID, r.UserSID
 	e.verify(e.org, "acme.test")
-	e.idp = newTestIdP(t, "https://idp.test/metadata", "idp.test", start)
-	e.setIdP(e.org, e.idp.metadata(), false)
+	e.idp = ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", start)
+	e.setIdP(e.org, e.idp.Metadata(), false)
 	return e
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgd/orgd/orgmodel"
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 func (e *env) form(c *http.Client, path string, v url.Values) (*http.Response, string) {
@@ -102,7 +103,7 @@ func TestRule_DOM_5_LoginRoutesToTheIdPAndRefusesPasswords(t *testing.T) {
 	assert.Empty(t, sessionCookie(res))
 	// And the full SP-initiated round trip lands on the relay.
 	id := e.startSP(c, e.org, "/console/y")
-	r := e.post(c, e.org, encodeDoc(t, e.idp.build(t, resp{InResponseTo: id, NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+	r := e.post(c, e.org, ssotest.Encode(t, e.idp.Build(t, ssotest.Response{InResponseTo: id, NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 	body(t, r)
 	require.Equal(t, http.StatusSeeOther, r.StatusCode)
 	assert.Equal(t, "/console/y", r.Header.Get("Location"))
@@ -288,7 +289,7 @@ func TestRule_DOM_3_SignupOverHTTP(t *testing.T) {
 func TestCSRF_CrossSiteFormsRefusedACSExempt(t *testing.T) {
 	e := newEnv(t)
 	e.member(e.org, "bob@acme.test")
-	e.setIdP(e.org, e.idp.metadata(), true)
+	e.setIdP(e.org, e.idp.Metadata(), true)
 	post := func(path string, v url.Values) *http.Response {
 		req, err := http.NewRequest(http.MethodPost, e.base+path, strings.NewReader(v.Encode()))
 		require.NoError(t, err)
@@ -304,7 +305,7 @@ func TestCSRF_CrossSiteFormsRefusedACSExempt(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, post(p, url.Values{"email": {"bob@acme.test"}, "password": {pw}}).StatusCode, p)
 	}
 	// The IdP's cross-site POST to the ACS goes through.
-	doc := encodeDoc(t, e.idp.build(t, resp{NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
+	doc := ssotest.Encode(t, e.idp.Build(t, ssotest.Response{NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now()))
 	res := post("/sso/saml/"+string(e.org)+"/acs", url.Values{"SAMLResponse": {doc}})
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 }
@@ -335,7 +336,7 @@ func TestSSO_TestConnectionThenEnforce(t *testing.T) {
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	id := requestID(t, loc)
 	before := e.sessionsStarted()
-	r := e.post(c, e.org, encodeDoc(t, e.idp.build(t, resp{InResponseTo: id, NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
+	r := e.post(c, e.org, ssotest.Encode(t, e.idp.Build(t, ssotest.Response{InResponseTo: id, NameID: "bob@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())), "")
 	b = body(t, r)
 	require.Equal(t, http.StatusOK, r.StatusCode, e.reason(b))
 	assert.Contains(t, b, "Connection test passed")

@@ -14,17 +14,18 @@ import (
 
 	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/sso"
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 func TestParseMetadata(t *testing.T) {
-	p := newTestIdP(t, "https://idp.test/metadata", "idp.test", start)
-	m, err := sso.ParseMetadata(p.metadata())
+	p := ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", start)
+	m, err := sso.ParseMetadata(p.Metadata())
 	require.NoError(t, err)
 	assert.Equal(t, "https://idp.test/metadata", m.EntityID)
 	assert.Equal(t, "https://idp.test/sso", m.SSOURL)
 	assert.Len(t, m.Certs, 1)
 
-	good := string(p.metadata())
+	good := string(p.Metadata())
 	for name, bad := range map[string]string{
 		"DOCTYPE":           `<!DOCTYPE x [<!ENTITY a "b">]>` + good,
 		"not XML":           "hello",
@@ -41,8 +42,8 @@ func TestParseMetadata(t *testing.T) {
 }
 
 func TestFetchMetadata_HTTPSOnlyCappedAndTimed(t *testing.T) {
-	p := newTestIdP(t, "https://idp.test/metadata", "idp.test", start)
-	md := p.metadata()
+	p := ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", start)
+	md := p.Metadata()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/md":
@@ -74,7 +75,7 @@ func TestConfigureAndRefresh(t *testing.T) {
 	owner := orgmodel.Actor{UserSID: e.owner, Via: "cli"}
 	// From a file.
 	path := filepath.Join(t.TempDir(), "idp.xml")
-	require.NoError(t, os.WriteFile(path, e.idp.metadata(), 0o600))
+	require.NoError(t, os.WriteFile(path, e.idp.Metadata(), 0o600))
 	res, err := sso.Configure(e.ctx, e.svc, owner, e.org, e.base, sso.SetOptions{Source: path, AllowIdPInitiated: true})
 	require.NoError(t, err)
 	assert.Equal(t, e.base+"/sso/saml/"+string(e.org)+"/metadata", res.SPEntityID)
@@ -92,7 +93,7 @@ func TestConfigureAndRefresh(t *testing.T) {
 
 	// From a URL, refreshed when the IdP rotates its key.
 	var mu sync.Mutex
-	served := e.idp.metadata()
+	served := e.idp.Metadata()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -104,9 +105,9 @@ func TestConfigureAndRefresh(t *testing.T) {
 	n, err := sso.RefreshMetadata(e.ctx, e.svc, srv.Client(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "unchanged")
-	next := newTestIdP(t, e.idp.entityID, "idp.test", start)
+	next := ssotest.NewIdP(t, e.idp.EntityID, "idp.test", start)
 	mu.Lock()
-	served = e.idp.metadata(next)
+	served = e.idp.Metadata(next)
 	mu.Unlock()
 	n, err = sso.RefreshMetadata(e.ctx, e.svc, srv.Client(), nil)
 	require.NoError(t, err)
@@ -136,8 +137,8 @@ func TestConfigureAndRefresh(t *testing.T) {
 }
 
 func FuzzParseMetadata(f *testing.F) {
-	p := newTestIdP(f, "https://idp.test/metadata", "idp.test", start)
-	f.Add(p.metadata())
+	p := ssotest.NewIdP(f, "https://idp.test/metadata", "idp.test", start)
+	f.Add(p.Metadata())
 	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>`))
 	f.Add([]byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`))
 	f.Fuzz(func(t *testing.T, data []byte) {

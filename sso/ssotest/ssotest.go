@@ -1,4 +1,7 @@
-package sso_test
+// Package ssotest is a SAML identity provider for tests: it signs real
+// responses (goxmldsig, RSA-SHA256 or RSA-SHA1) with keys generated in the
+// test, so that orgd's tests never carry real secrets.
+package ssotest
 
 import (
 	"crypto"
@@ -9,6 +12,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,26 +23,26 @@ import (
 
 // Namespaces of the SAML documents the test IdP writes.
 const (
-	nsProto     = "urn:oasis:names:tc:SAML:2.0:protocol"
-	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
-	nsMetadata  = "urn:oasis:names:tc:SAML:2.0:metadata"
-	nsDsig      = "http://www.w3.org/2000/09/xmldsig#"
-	fmtEmail    = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+	NSProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	NSAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	NSMetadata  = "urn:oasis:names:tc:SAML:2.0:metadata"
+	NSDsig      = "http://www.w3.org/2000/09/xmldsig#"
+	FormatEmail = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 )
 
-// testIdP is an identity provider that signs real responses with an RSA
+// IdP is an identity provider that signs real responses with an RSA
 // key generated in the test.
-type testIdP struct {
-	entityID string
-	ssoURL   string
+type IdP struct {
+	EntityID string
+	SSOURL   string
 	key      *rsa.PrivateKey
 	certDER  []byte
 }
 
-// newTestIdP makes an IdP with a fresh 2048-bit key and a self-signed
+// NewIdP makes an IdP with a fresh 2048-bit key and a self-signed
 // certificate valid around at (cn is the certificate's common name, so
 // that an attacker's IdP can copy it).
-func newTestIdP(t testing.TB, entityID, cn string, at time.Time) *testIdP {
+func NewIdP(t testing.TB, entityID, cn string, at time.Time) *IdP {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
@@ -51,30 +55,30 @@ func newTestIdP(t testing.TB, entityID, cn string, at time.Time) *testIdP {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
-	return &testIdP{entityID: entityID, ssoURL: "https://idp.test/sso", key: key, certDER: der}
+	return &IdP{EntityID: entityID, SSOURL: "https://idp.test/sso", key: key, certDER: der}
 }
 
-// metadata is the IdP's metadata; extra are further signing certificates
+// Metadata is the IdP's metadata; extra are further signing certificates
 // (a rotation in progress).
-func (p *testIdP) metadata(extra ...*testIdP) []byte {
+func (p *IdP) Metadata(extra ...*IdP) []byte {
 	doc := etree.NewDocument()
 	ed := doc.CreateElement("md:EntityDescriptor")
-	ed.CreateAttr("xmlns:md", nsMetadata)
-	ed.CreateAttr("xmlns:ds", nsDsig)
-	ed.CreateAttr("entityID", p.entityID)
+	ed.CreateAttr("xmlns:md", NSMetadata)
+	ed.CreateAttr("xmlns:ds", NSDsig)
+	ed.CreateAttr("entityID", p.EntityID)
 	d := ed.CreateElement("md:IDPSSODescriptor")
-	d.CreateAttr("protocolSupportEnumeration", nsProto)
-	for _, q := range append([]*testIdP{p}, extra...) {
+	d.CreateAttr("protocolSupportEnumeration", NSProtocol)
+	for _, q := range append([]*IdP{p}, extra...) {
 		kd := d.CreateElement("md:KeyDescriptor")
 		kd.CreateAttr("use", "signing")
 		kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").
 			SetText(base64.StdEncoding.EncodeToString(q.certDER))
 	}
-	d.CreateElement("md:NameIDFormat").SetText(fmtEmail)
+	d.CreateElement("md:NameIDFormat").SetText(FormatEmail)
 	for _, b := range []string{"HTTP-Redirect", "HTTP-POST"} {
 		s := d.CreateElement("md:SingleSignOnService")
 		s.CreateAttr("Binding", "urn:oasis:names:tc:SAML:2.0:bindings:"+b)
-		s.CreateAttr("Location", p.ssoURL)
+		s.CreateAttr("Location", p.SSOURL)
 	}
 	out, err := doc.WriteToBytes()
 	if err != nil {
@@ -83,9 +87,8 @@ func (p *testIdP) metadata(extra ...*testIdP) []byte {
 	return out
 }
 
-// resp describes one response; zero fields take valid defaults from
-// (*testIdP).defaults.
-type resp struct {
+// Response describes one response; zero fields take valid defaults.
+type Response struct {
 	ID, AssertionID      string
 	InResponseTo         string
 	Destination          string
@@ -104,11 +107,11 @@ type resp struct {
 	Attrs                map[string]string
 }
 
-var idSeq int
+var idSeq atomic.Int64
 
-func nextID(prefix string) string {
-	idSeq++
-	return fmt.Sprintf("%s%d_%x", prefix, idSeq, randBytes(8))
+// NextID returns a fresh XML ID with prefix.
+func NextID(prefix string) string {
+	return fmt.Sprintf("%s%d_%x", prefix, idSeq.Add(1), randBytes(8))
 }
 
 func randBytes(n int) []byte {
@@ -119,14 +122,14 @@ func randBytes(n int) []byte {
 
 const samlTime = "2006-01-02T15:04:05.000Z"
 
-// build returns the response document (signed as r says).
-func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Time) *etree.Document {
+// Build returns the response document (signed as r says).
+func (p *IdP) Build(t testing.TB, r Response, acs, audience string, now time.Time) *etree.Document {
 	t.Helper()
 	if r.ID == "" {
-		r.ID = nextID("_r")
+		r.ID = NextID("_r")
 	}
 	if r.AssertionID == "" {
-		r.AssertionID = nextID("_a")
+		r.AssertionID = NextID("_a")
 	}
 	if r.Destination == "" {
 		r.Destination = acs
@@ -138,13 +141,13 @@ func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Tim
 		r.Audience = audience
 	}
 	if r.ResponseIssuer == "" {
-		r.ResponseIssuer = p.entityID
+		r.ResponseIssuer = p.EntityID
 	}
 	if r.AssertionIssuer == "" {
-		r.AssertionIssuer = p.entityID
+		r.AssertionIssuer = p.EntityID
 	}
 	if r.NameIDFormat == "" {
-		r.NameIDFormat = fmtEmail
+		r.NameIDFormat = FormatEmail
 	}
 	if r.Issued.IsZero() {
 		r.Issued = now
@@ -161,7 +164,7 @@ func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Tim
 	ts := func(x time.Time) string { return x.UTC().Format(samlTime) }
 
 	a := etree.NewElement("saml:Assertion")
-	a.CreateAttr("xmlns:saml", nsAssertion)
+	a.CreateAttr("xmlns:saml", NSAssertion)
 	a.CreateAttr("ID", r.AssertionID)
 	a.CreateAttr("Version", "2.0")
 	a.CreateAttr("IssueInstant", ts(r.Issued))
@@ -184,7 +187,7 @@ func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Tim
 	cond.CreateElement("saml:AudienceRestriction").CreateElement("saml:Audience").SetText(r.Audience)
 	as := a.CreateElement("saml:AuthnStatement")
 	as.CreateAttr("AuthnInstant", ts(r.Issued))
-	as.CreateAttr("SessionIndex", nextID("_s"))
+	as.CreateAttr("SessionIndex", NextID("_s"))
 	as.CreateElement("saml:AuthnContext").CreateElement("saml:AuthnContextClassRef").
 		SetText("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
 	if len(r.Attrs) > 0 {
@@ -196,13 +199,13 @@ func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Tim
 		}
 	}
 	if !r.UnsignedAssertion {
-		a = p.sign(t, a, r.SHA1)
+		a = p.Sign(t, a, r.SHA1)
 	}
 
 	doc := etree.NewDocument()
 	rs := etree.NewElement("samlp:Response")
-	rs.CreateAttr("xmlns:samlp", nsProto)
-	rs.CreateAttr("xmlns:saml", nsAssertion)
+	rs.CreateAttr("xmlns:samlp", NSProtocol)
+	rs.CreateAttr("xmlns:saml", NSAssertion)
 	rs.CreateAttr("ID", r.ID)
 	rs.CreateAttr("Version", "2.0")
 	rs.CreateAttr("IssueInstant", ts(r.Issued))
@@ -214,14 +217,14 @@ func (p *testIdP) build(t testing.TB, r resp, acs, audience string, now time.Tim
 	rs.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", r.Status)
 	rs.AddChild(a)
 	if r.SignResponse {
-		rs = p.sign(t, rs, r.SHA1)
+		rs = p.Sign(t, rs, r.SHA1)
 	}
 	doc.SetRoot(rs)
 	return doc
 }
 
-// sign returns el with an enveloped signature placed after its Issuer.
-func (p *testIdP) sign(t testing.TB, el *etree.Element, sha1 bool) *etree.Element {
+// Sign returns el with an enveloped signature placed after its Issuer.
+func (p *IdP) Sign(t testing.TB, el *etree.Element, sha1 bool) *etree.Element {
 	t.Helper()
 	ctx, err := dsig.NewSigningContext(p.key, [][]byte{p.certDER})
 	require.NoError(t, err)
@@ -241,7 +244,8 @@ func (p *testIdP) sign(t testing.TB, el *etree.Element, sha1 bool) *etree.Elemen
 	return signed
 }
 
-func encodeDoc(t testing.TB, doc *etree.Document) string {
+// Encode is the base64 of the document, as the HTTP-POST binding sends it.
+func Encode(t testing.TB, doc *etree.Document) string {
 	t.Helper()
 	b, err := doc.WriteToBytes()
 	require.NoError(t, err)
