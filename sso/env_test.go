@@ -83,12 +83,15 @@ type env struct {
 
 var start = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvAt(t, start) }
+
+// newEnvAt is newEnv with the service clock starting at now.
+func newEnvAt(t testing.TB, now time.Time) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	c := &clock{now: start}
+	c := &clock{now: now}
 	z := &dnsZone{txt: map[string][]string{}}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
@@ -102,7 +105,7 @@ func newEnv(t testing.TB) *env {
 	require.NoError(t, err)
 	e.org, e.owner = r.OrgSID, r.UserSID
 	e.verify(e.org, "acme.test")
-	e.idp = ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", start)
+	e.idp = ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", now)
 	e.setIdP(e.org, e.idp.Metadata(), false)
 	return e
 }
