@@ -174,7 +174,7 @@ func TestRule_MERGE_6_PrimeSSOAppliesToMergedUsers(t *testing.T) {
 	requireRule(t, err, "R-DOM-5")
 	p, err := e.svc.LoginPolicyFor(e.ctx, "dev@acme.test")
 	require.NoError(t, err)
-	assert.Equal(t, orgmodel.LoginPolicy{SSO: true, OrgSID: prime.OrgSID}, p)
+	assert.Equal(t, orgmodel.LoginPolicy{SSO: true, OrgSID: prime.OrgSID, IdPOrgSID: prime.OrgSID}, p)
 }
 
 // faultyStore fails the Nth call of the named Tx method, after the earlier

@@ -13,6 +13,11 @@ type LoginPolicy struct {
 	// SSO-enforcing organization) must log in through the IdP (R-DOM-5).
 	SSO    bool
 	OrgSID OrgSID // the organization whose IdP to use, when SSO
+	// IdPOrgSID is an organization whose IdP the person may choose instead
+	// of a password: the user's own organization when it has an IdP, or,
+	// for an unknown email, the one organization with an IdP that verified
+	// the email's domain. "" when there is none.
+	IdPOrgSID OrgSID
 }
 
 // LoginPolicyFor resolves an email to its login path without revealing
@@ -33,18 +38,44 @@ func (s *Service) LoginPolicyFor(ctx context.Context, email string) (LoginPolicy
 			if !sso {
 				p.OrgSID = ""
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			if _, err := tx.GetIdP(ctx, u.OrgSID); err == nil {
+				p.IdPOrgSID = u.OrgSID
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
 		claims, err := tx.ListDomainClaims(ctx, EmailDomain(email))
+		if err != nil {
+			return err
+		}
+		var withIdP []OrgSID
 		for _, c := range claims {
-			if c.Status == DomainVerified && c.SSOEnforced {
+			if c.Status != DomainVerified {
+				continue
+			}
+			if c.SSOEnforced {
 				p = LoginPolicy{SSO: true, OrgSID: c.OrgSID}
 			}
+			if _, err := tx.GetIdP(ctx, c.OrgSID); err == nil {
+				withIdP = append(withIdP, c.OrgSID)
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
-		return err
+		switch {
+		case p.SSO:
+			p.IdPOrgSID = p.OrgSID
+		case len(withIdP) == 1:
+			p.IdPOrgSID = withIdP[0]
+		}
+		return nil
 	})
 	return p, err
 }
@@ -110,34 +141,75 @@ func (s *Service) CheckPasswordLogin(ctx context.Context, email, password string
 // StartSession opens a server-side session for user and returns its token
 // (shown once; the store keeps its hash). via is "password" or "sso".
 func (s *Service) StartSession(ctx context.Context, a Actor, user UserSID, via string) (string, *Session, error) {
+	var token string
+	var sess *Session
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		var err error
+		token, sess, err = s.startSessionTx(ctx, tx, a, user, via)
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// StartSSOSession uses a verified assertion's ID once for org (the replay
+// cache, R-SSO-1) and opens an SSO session for user, in one transaction:
+// the assertion is spent exactly when the session starts.
+func (s *Service) StartSSOSession(ctx context.Context, a Actor, org OrgSID, user UserSID, assertionID string, until time.Time) (string, *Session, error) {
+	if assertionID == "" || len(assertionID) > 256 {
+		return "", nil, Breaks("R-SSO-1", KindUnauthenticated, "the assertion has no usable ID")
+	}
+	now := s.Now()
+	if !until.After(now) {
+		until = now.Add(time.Second)
+	}
+	var token string
+	var sess *Session
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		fresh, err := tx.ConsumeOnce(ctx, "saml|"+string(org)+"|"+assertionID, until, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return Breaks("R-SSO-1", KindUnauthenticated, "the assertion was already used")
+		}
+		token, sess, err = s.startSessionTx(ctx, tx, a, user, ViaSSO)
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+func (s *Service) startSessionTx(ctx context.Context, tx Tx, a Actor, user UserSID, via string) (string, *Session, error) {
 	token := newToken("ses_")
 	now := s.Now()
 	sess := &Session{
 		ID: randomHex(8), TokenHash: HashToken(token), UserSID: user, Via: via,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(SessionMaxTTL), IdleTTL: int64(SessionIdleTTL / time.Second),
 	}
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		u, err := tx.GetUser(ctx, user)
-		if err != nil {
-			return notFoundAs(err, "user", string(user))
-		}
-		if u.Status != UserActive {
-			return Breaks("R-SCIM-2", KindForbidden, "this user is deactivated")
-		}
-		if via == "password" {
-			if sso, err := s.ssoEnforced(ctx, tx, u); err != nil {
-				return err
-			} else if sso {
-				return Breaks("R-DOM-5", KindForbidden, "%s must log in through single sign-on", u.Email)
-			}
-		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		a.UserSID = u.SID
-		return s.audit(ctx, tx, a, u.OrgSID, "session.start", sess.ID, nil, sess)
-	})
+	u, err := tx.GetUser(ctx, user)
 	if err != nil {
+		return "", nil, notFoundAs(err, "user", string(user))
+	}
+	if u.Status != UserActive {
+		return "", nil, Breaks("R-SCIM-2", KindForbidden, "this user is deactivated")
+	}
+	if via == "password" {
+		if sso, err := s.ssoEnforced(ctx, tx, u); err != nil {
+			return "", nil, err
+		} else if sso {
+			return "", nil, Breaks("R-DOM-5", KindForbidden, "%s must log in through single sign-on", u.Email)
+		}
+	}
+	if err := tx.CreateSession(ctx, sess); err != nil {
+		return "", nil, err
+	}
+	a.UserSID = u.SID
+	if err := s.audit(ctx, tx, a, u.OrgSID, "session.start", sess.ID, nil, sess); err != nil {
 		return "", nil, err
 	}
 	return token, sess, nil
@@ -177,7 +249,7 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, *User, e
 	now := s.Now()
 	idle := time.Duration(sess.IdleTTL) * time.Second
 	switch {
-	case sess.EndedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) >= idle:
+	case sess.EndedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) >= idle, sess.Via == ViaPending:
 		return nil, nil, bad
 	case u.Status != UserActive:
 		return nil, nil, bad

@@ -85,6 +85,12 @@ func (s *Service) SignupPolicy(ctx context.Context, email string) (SignupDecisio
 // trial account (R-ACCT-2, R-ACCT-7). An email that already has a user is
 // refused (R-USER-2).
 func (s *Service) SignUp(ctx context.Context, a Actor, in SignUpInput) (*SignUpResult, error) {
+	return s.signUp(ctx, a, in, nil)
+}
+
+// signUp is SignUp; also, when not nil, runs in the same transaction first
+// (a confirmation link is used up by the sign-up it allows).
+func (s *Service) signUp(ctx context.Context, a Actor, in SignUpInput, also func(context.Context, Tx) error) (*SignUpResult, error) {
 	email, err := NormalizeEmail("email", in.Email)
 	if err != nil {
 		return nil, err
@@ -107,6 +113,11 @@ func (s *Service) SignUp(ctx context.Context, a Actor, in SignUpInput) (*SignUpR
 	var res *SignUpResult
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		res = nil
+		if also != nil {
+			if err := also(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.GetUserByEmail(ctx, email); err == nil {
 			return Breaks("R-USER-2", KindConflict, "%s already has a user; a user belongs to one organization, so a second one needs another address (an alias such as name+org2@%s)", email, EmailDomain(email))
 		} else if !errors.Is(err, ErrNotFound) {

@@ -132,33 +132,31 @@ func (s *Service) SSOLogin(ctx context.Context, a Actor, org OrgSID, email strin
 	if err != nil {
 		return nil, Breaks("R-SSO-1", KindForbidden, "the assertion's email is not an email address")
 	}
+	// The common case, an existing user, needs no write: decide it in a
+	// read transaction and take the write lock only to create a user.
 	var out *User
+	var jit bool
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if _, err := tx.GetOrg(ctx, org); err != nil {
+			return notFoundAs(err, "organization", string(org))
+		}
+		u, d, err := s.ssoUser(ctx, tx, org, norm)
+		out, jit = u, u == nil && d != nil
+		return err
+	})
+	if err != nil || !jit {
+		return out, err
+	}
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
 		}
-		d, err := tx.GetDomain(ctx, org, EmailDomain(norm))
-		if errors.Is(err, ErrNotFound) || (err == nil && d.Status != DomainVerified) {
-			return Breaks("R-SSO-1", KindForbidden, "%s is not on a verified domain of the organization", norm)
-		} else if err != nil {
-			return err
-		}
-		if d.Signup == SignupBlocked {
-			return Breaks("R-DOM-3", KindForbidden, "%s is Blocked for this organization", d.Name)
-		}
-		u, err := tx.GetUserByEmail(ctx, norm)
-		switch {
-		case err == nil && u.OrgSID != org:
-			return Breaks("R-USER-2", KindForbidden, "the user belongs to another organization")
-		case err == nil && u.Status != UserActive:
-			return Breaks("R-SCIM-2", KindForbidden, "the user is deactivated")
-		case err == nil:
+		// Decided again under the lock: the person may have been created,
+		// moved or the domain changed since the read.
+		u, _, err := s.ssoUser(ctx, tx, org, norm)
+		if err != nil || u != nil {
 			out = u
-			return nil
-		case !errors.Is(err, ErrNotFound):
 			return err
-		case d.Signup != SignupAutoEnrollment:
-			return Breaks("R-DOM-3", KindForbidden, "%s has no user in the organization and its domain is not Auto-enrollment; ask for an invitation", norm)
 		}
 		now := s.Now()
 		u = &User{SID: UserSID(NewSID(PrefixUser)), Email: norm, OrgSID: org, Role: RoleStandard,
@@ -171,4 +169,34 @@ func (s *Service) SSOLogin(ctx context.Context, a Actor, org OrgSID, email strin
 		return s.audit(ctx, tx, a, org, "user.jit_provision", string(u.SID), nil, u)
 	})
 	return out, err
+}
+
+// ssoUser applies R-SSO-1, R-DOM-3, R-USER-2 and R-SCIM-2 to an
+// assertion's email read in tx: it returns the user to log in, or, when
+// the person may be created just in time (Auto-enrollment), no user and
+// the domain; otherwise the refusal.
+func (s *Service) ssoUser(ctx context.Context, tx Tx, org OrgSID, norm string) (*User, *Domain, error) {
+	d, err := tx.GetDomain(ctx, org, EmailDomain(norm))
+	if errors.Is(err, ErrNotFound) || (err == nil && d.Status != DomainVerified) {
+		return nil, nil, Breaks("R-SSO-1", KindForbidden, "%s is not on a verified domain of the organization", norm)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if d.Signup == SignupBlocked {
+		return nil, nil, Breaks("R-DOM-3", KindForbidden, "%s is Blocked for this organization", d.Name)
+	}
+	u, err := tx.GetUserByEmail(ctx, norm)
+	switch {
+	case err == nil && u.OrgSID != org:
+		return nil, nil, Breaks("R-USER-2", KindForbidden, "the user belongs to another organization")
+	case err == nil && u.Status != UserActive:
+		return nil, nil, Breaks("R-SCIM-2", KindForbidden, "the user is deactivated")
+	case err == nil:
+		return u, nil, nil
+	case !errors.Is(err, ErrNotFound):
+		return nil, nil, err
+	case d.Signup != SignupAutoEnrollment:
+		return nil, nil, Breaks("R-DOM-3", KindForbidden, "%s has no user in the organization and its domain is not Auto-enrollment; ask for an invitation", norm)
+	}
+	return nil, d, nil
 }

@@ -135,6 +135,45 @@ type Tx interface {
 	PutIdP(ctx context.Context, p *IdP) error
 	DeleteIdP(ctx context.Context, org OrgSID) error
 
+	// --- SSO and login (issue 4) ---
+
+	// ConsumeOnce records key as used until expiresAt. It reports false when
+	// key is already recorded and not yet expired at now: a primary key
+	// makes the check hold across replicas (SAML assertion and TOTP code
+	// replay).
+	ConsumeOnce(ctx context.Context, key string, expiresAt, now time.Time) (bool, error)
+	CreateSAMLRequest(ctx context.Context, r *SAMLRequest) error
+	// GetSAMLRequest returns org's AuthnRequest id, used or not.
+	GetSAMLRequest(ctx context.Context, org OrgSID, id string) (*SAMLRequest, error)
+	// UseSAMLRequest marks org's AuthnRequest id used at now, once: it
+	// returns ErrNotFound when there is no such request, it was used
+	// already or it expired before now.
+	UseSAMLRequest(ctx context.Context, org OrgSID, id string, now time.Time) error
+	// AddLoginFailure counts one failed attempt under key at now, in one
+	// statement (so that concurrent failures on several replicas all
+	// count); a count whose last failure is before resetBefore starts
+	// again from 1. It returns the row after the change.
+	AddLoginFailure(ctx context.Context, key string, now, resetBefore time.Time) (*LoginThrottle, error)
+	GetLoginThrottle(ctx context.Context, key string) (*LoginThrottle, error)
+	DeleteLoginThrottle(ctx context.Context, key string) error
+	CreateTrustedDevice(ctx context.Context, d *TrustedDevice) error
+	GetTrustedDevice(ctx context.Context, tokenHash string) (*TrustedDevice, error)
+	CreateSignupConfirmation(ctx context.Context, c *SignupConfirmation) error
+	GetSignupConfirmation(ctx context.Context, tokenHash string) (*SignupConfirmation, error)
+	// UseSignupConfirmation marks a confirmation used at now, once
+	// (ErrNotFound when it is unknown or already used).
+	UseSignupConfirmation(ctx context.Context, tokenHash string, now time.Time) error
+	GetLoginSettings(ctx context.Context, org OrgSID) (*LoginSettings, error)
+	PutLoginSettings(ctx context.Context, l *LoginSettings) error
+	// ListIdPs lists identity providers ordered by organization SID, after
+	// after (keyset paging); withURL keeps only those with a metadata URL.
+	ListIdPs(ctx context.Context, after OrgSID, withURL bool, limit int) ([]*IdP, error)
+	// PurgeLoginState deletes what expired before now: used keys, SAML
+	// requests, sign-up confirmations, trusted devices, and failure counts
+	// whose last failure is before idleBefore. It returns how many rows went.
+	PurgeLoginState(ctx context.Context, now, idleBefore time.Time) (int, error)
+	// --- end SSO and login (issue 4) ---
+
 	// AppendAudit adds e to the audit log, filling SID and Seq.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)

@@ -35,16 +35,6 @@ func TestCLI_Help(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "help touches no database")
 }
 
-func TestCLI_SSOSetIsNotAvailableYet(t *testing.T) {
-	c := newCLI(t, "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"))
-	code, o := c.fail("sso", "set", "--org", orgmodel.NewSID("OR"), "--idp-metadata", "idp.xml")
-	require.NotZero(t, code)
-	require.Contains(t, o.str("error"), "not available yet")
-	code, o = c.fail("sso", "set", "--org", orgmodel.NewSID("OR"))
-	require.Equal(t, 2, code, "its flags are still checked")
-	require.Contains(t, o.str("error"), "--idp-metadata")
-}
-
 func TestCLI_DatabaseErrors(t *testing.T) {
 	c := newCLI(t, "postgres://orgd:s3cret@127.0.0.1:1/orgd?sslmode=disable&connect_timeout=2")
 	code, o := c.fail("org", "show", "--org", orgmodel.NewSID("OR"))

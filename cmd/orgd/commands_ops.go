@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/orgd/orgd/orgmodel"
+	"github.com/orgd/orgd/sso"
 )
 
 var credentialCommands = []*command{
@@ -60,14 +61,19 @@ var credentialCommands = []*command{
 		},
 	},
 	{
-		name: "sso set", synopsis: "--org OR… --idp-metadata FILE|URL [--allow-idp-initiated]", raw: true,
-		summary: "configure the organization's SAML identity provider (not available yet)",
+		name: "sso set", synopsis: "--org OR… --idp-metadata FILE|URL [--allow-idp-initiated] [--email-attribute NAME]",
+		summary: "configure the organization's SAML identity provider from its metadata (a file or an https URL)",
 		setup: func(f *flagSet) action {
-			orgFlag(f)
-			f.str("idp-metadata", "the IdP's metadata XML `FILE` or URL", true)
-			f.boolean("allow-idp-initiated", "accept IdP-initiated logins")
-			return func(context.Context, *call) (any, error) {
-				return nil, &operatorError{"orgd sso set is not available yet: SAML single sign-on arrives in a later release; nothing was changed"}
+			org := orgFlag(f)
+			md := f.str("idp-metadata", "the IdP's metadata XML `FILE` or https URL", true)
+			idpInit := f.boolean("allow-idp-initiated", "accept IdP-initiated logins")
+			attr := f.str("email-attribute", "the assertion attribute that carries the email (`NAME`; default: the NameID)", false)
+			return func(ctx context.Context, c *call) (any, error) {
+				if err := requireOrg(ctx, c, *org); err != nil {
+					return nil, err
+				}
+				return sso.Configure(ctx, c.svc, c.actor, *org, c.opts.baseURL,
+					sso.SetOptions{Source: *md, AllowIdPInitiated: *idpInit, EmailAttribute: *attr})
 			}
 		},
 	},

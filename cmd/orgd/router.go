@@ -53,8 +53,7 @@ func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
 	// The surfaces of CONTRACT.md, each an adapter's http.Handler over the
 	// same orgmodel.Service, mount here as their issues land:
 	//   r.Mount("/scim/v2", scim.NewHandler(…))       SCIM 2.0 for identity providers
-	//   r.Mount("/sso", sso.NewHandler(…))            SAML: /sso/saml/{OR}/metadata, /acs, /login
-	//   r.Handle("/login", …), r.Handle("/signup", …)  email-first login, sign-up (package sso)
+	//   package sso (SAML, /login, /signup, …) is mounted by mountSSO in sso.go
 	//   r.Mount("/2010-04-01", api.Accounts(…))      Twilio 2010-04-01 Accounts (subaccounts)
 	//   r.Mount("/Organizations", api.Organizations(…)) the Organizations API
 	//   r.Post("/v2/token", api.Token(…))            OAuth 2.0 client credentials

@@ -29,7 +29,7 @@ const (
 var serveCommand = &command{
 	name:     "serve",
 	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
-	summary:  "serve HTTP (health, readiness, metrics; the other surfaces arrive in later releases) and run the background jobs",
+	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages; the other surfaces arrive in later releases) and run the background jobs",
 	noActor:  true,
 	raw:      true,
 	setup: func(f *flagSet) action {
@@ -88,8 +88,10 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	defer c.db.Close()
 
 	m := newMetrics()
+	router := newRouter(log, c.db, m)
+	mountSSO(router, c.svc, c.opts.baseURL, log)
 	srv := &http.Server{
-		Handler:           newRouter(log, c.db, m),
+		Handler:           router,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -99,7 +101,7 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	waitJobs := startJobs(jobCtx, log, m, serverJobs(c.svc, sender, cfg.mailEvery, log))
+	waitJobs := startJobs(jobCtx, log, m, append(serverJobs(c.svc, sender, cfg.mailEvery, log), ssoJobs(c.svc, log)...))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

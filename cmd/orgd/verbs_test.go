@@ -5,8 +5,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 // TestCLI_EveryVerb walks every operator verb's happy path, in an order
@@ -218,6 +221,11 @@ func TestCLI_EveryVerb(t *testing.T) {
 		require.NotNil(t, find(f.ok("audit", "list", "--action", "org.").list("events"), "action", "org.merge"))
 		require.NotEmpty(t, f.ok("mail", "list").list("messages"))
 		require.Contains(t, []string{"sqlite", "postgres"}, f.ok("migrate").str("dialect"))
+
+		// Single sign-on (its own tests: sso_test.go).
+		md := filepath.Join(t.TempDir(), "idp.xml")
+		require.NoError(t, os.WriteFile(md, ssotest.NewIdP(t, "https://idp.test/metadata", "idp.test", time.Now()).Metadata(), 0o600))
+		require.Contains(t, f.ok("sso", "set", "--org", A, "--idp-metadata", md).str("acs_url"), "/sso/saml/"+A+"/acs")
 
 		for _, c := range commands() {
 			if !c.raw {
