@@ -24,7 +24,11 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	}
 	gd := goose.DialectSQLite3
 	var opts []goose.ProviderOption
-	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	// Migration numbers are reserved in ranges per area (0001x SCIM, 0002x
+	// login, 0003x API, …), so a database migrated by an earlier build may
+	// lack a lower number that a later build adds; apply it then rather
+	// than refuse to start. Each area's migrations only touch its own tables.
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
 	if d.name == "postgres" {
 		gd = goose.DialectPostgres
 		// Probe every second (goose waits 5 s between tries by default, so
