@@ -189,6 +189,19 @@ type Tx interface {
 	// FinishMail records the outcome of one delivery attempt.
 	FinishMail(ctx context.Context, m *Mail) error
 	ListMail(ctx context.Context, f MailFilter) ([]*Mail, error)
+
+	// --- Twilio API (issue 5) ---
+
+	// UpdateAPIKey changes an API key's friendly name and update time.
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	// CreateSigningKey adds a token signing key. A key of the same
+	// generation already there is ErrConflict: another replica rotated first.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys lists every signing key, newest generation first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// DeleteSigningKey removes a key no live token can carry any more.
+	DeleteSigningKey(ctx context.Context, kid string) error
+	// --- end Twilio API (issue 5) ---
 }
 
 // UserFilter selects users; zero fields do not filter.
