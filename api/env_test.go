@@ -202,4 +202,3 @@ func form(h map[string]string) map[string]string {
 	}
 	return out
 }
-
