@@ -74,6 +74,7 @@ func newRouter(cfg Config) chi.Router {
 
 	r.Route("/2010-04-01", func(r chi.Router) {
 		r.Use(h.basicAuth)
+		r = r.With(h.checkPathSIDs)
 		// Twilio's paths end in .json; the bare forms are served too.
 		for _, ext := range []string{".json", ""} {
 			r.Post("/Accounts"+ext, h.createAccount)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -116,19 +117,42 @@ func (e *env) oauthClient(org orgmodel.OrgSID) *orgmodel.OAuthClientResult {
 // rewrite sends every request of the SDK, whatever Twilio host it names
 // (api, preview-iam, oauth), to the test server, as a user's program would
 // with a proxy; the original host travels in X-Twilio-Host.
-type rewrite struct{ target *url.URL }
+// Every response is checked against openapi.json on the way.
+type rewrite struct {
+	t      *testing.T
+	target *url.URL
+}
 
 func (rw rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.Header.Set("X-Twilio-Host", req.URL.Host)
 	r.URL.Scheme, r.URL.Host, r.Host = rw.target.Scheme, rw.target.Host, rw.target.Host
-	return http.DefaultTransport.RoundTrip(r)
+	res, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	checkDoc(rw.t, r.Method, r.URL.Path, res.StatusCode, b)
+	return res, nil
+}
+
+// checkDoc reports a response the OpenAPI document does not describe.
+func checkDoc(t *testing.T, method, path string, status int, body []byte) {
+	t.Helper()
+	for _, p := range api.CheckResponse(method, path, status, body) {
+		t.Errorf("openapi.json: %s", p)
+	}
 }
 
 func (e *env) httpClient() *http.Client {
 	u, err := url.Parse(e.srv.URL)
 	require.NoError(e.t, err)
-	return &http.Client{Transport: rewrite{u}}
+	return &http.Client{Transport: rewrite{e.t, u}}
 }
 
 // basicClient is the official SDK with HTTP Basic credentials: an account
@@ -172,7 +196,18 @@ type rawResp struct {
 
 func (e *env) raw(method, path string, header map[string]string, body string) rawResp {
 	e.t.Helper()
-	req, err := http.NewRequestWithContext(e.ctx, method, e.srv.URL+path, strings.NewReader(body))
+	return e.send(method, path, header, strings.NewReader(body))
+}
+
+// rawReader sends body without a Content-Length (chunked).
+func (e *env) rawReader(method, path string, header map[string]string, body io.Reader) rawResp {
+	e.t.Helper()
+	return e.send(method, path, header, struct{ io.Reader }{body})
+}
+
+func (e *env) send(method, path string, header map[string]string, body io.Reader) rawResp {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.ctx, method, e.srv.URL+path, body)
 	require.NoError(e.t, err)
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -182,6 +217,9 @@ func (e *env) raw(method, path string, header map[string]string, body string) ra
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(e.t, err)
+	if !strings.Contains(path, "/scim/") { // the SCIM mount is the SCIM package's to describe
+		checkDoc(e.t, method, req.URL.Path, res.StatusCode, b)
+	}
 	out := rawResp{status: res.StatusCode, header: res.Header, text: string(b)}
 	if len(b) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		require.NoError(e.t, json.Unmarshal(b, &out.body), "body %s", b)

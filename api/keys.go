@@ -32,6 +32,25 @@ type keyList struct {
 	pageURIs
 }
 
+var pathSIDParams = []struct{ name, prefix string }{
+	{"AccountSid", orgmodel.PrefixAccount},
+	{"Sid", orgmodel.PrefixAPIKey},
+}
+
+// checkPathSIDs refuses a path whose SIDs are malformed: it names no
+// resource, so it is not found (as Twilio answers), not a bad request.
+func (h *handler) checkPathSIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range pathSIDParams {
+			if v := chi.URLParam(r, p.name); v != "" && !orgmodel.ValidSID(p.prefix, v) {
+				h.writeError(w, r, orgmodel.NotFound("resource", r.URL.Path))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func pathAccount(r *http.Request) orgmodel.AccountSID {
 	return orgmodel.AccountSID(chi.URLParam(r, "AccountSid"))
 }

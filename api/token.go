@@ -89,12 +89,14 @@ func (a *Authenticator) BearerActor(ctx context.Context, token string, org orgmo
 		kid, _ := t.Header["kid"].(string)
 		k, err := a.verificationKey(ctx, kid)
 		if err != nil {
-			lookupErr = err
+			if !errors.Is(err, errUnknownKey) {
+				lookupErr = err // the database, not the token
+			}
 			return nil, err
 		}
 		return k.PublicKey(), nil
 	})
-	if lookupErr != nil && orgmodel.KindOf(lookupErr) == orgmodel.KindInternal {
+	if lookupErr != nil {
 		return orgmodel.Actor{}, lookupErr
 	}
 	if err != nil {
@@ -213,4 +215,12 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Pragma", "no-cache")
 	h.writeJSON(w, r, http.StatusOK, t)
+}
+
+// ReloadSigningKeys reads the signing keys again at once instead of within
+// orgmodel.SigningKeyRefresh, for example right after an operator retired a
+// leaked key from this process.
+func (a *Authenticator) ReloadSigningKeys(ctx context.Context) error {
+	_, err := a.keyRing(ctx, true)
+	return err
 }
