@@ -45,7 +45,7 @@ type zone map[string][]string
 func (z zone) LookupTXT(_ context.Context, name string) ([]string, error) { return z[name], nil }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	svc  *orgmodel.Service
 	db   *store.DB
@@ -56,11 +56,11 @@ type env struct {
 }
 
 // newEnv serves the API over a fresh SQLite file on a loopback listener.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	return newEnvWith(t, api.AuthOptions{})
 }
 
-func newEnvWith(t *testing.T, opts api.AuthOptions) *env {
+func newEnvWith(t testing.TB, opts api.AuthOptions) *env {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -119,7 +119,7 @@ func (e *env) oauthClient(org orgmodel.OrgSID) *orgmodel.OAuthClientResult {
 // with a proxy; the original host travels in X-Twilio-Host.
 // Every response is checked against openapi.json on the way.
 type rewrite struct {
-	t      *testing.T
+	t      testing.TB
 	target *url.URL
 }
 
@@ -142,7 +142,7 @@ func (rw rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkDoc reports a response the OpenAPI document does not describe.
-func checkDoc(t *testing.T, method, path string, status int, body []byte) {
+func checkDoc(t testing.TB, method, path string, status int, body []byte) {
 	t.Helper()
 	for _, p := range api.CheckResponse(method, path, status, body) {
 		t.Errorf("openapi.json: %s", p)

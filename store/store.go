@@ -27,6 +27,8 @@ type DB struct {
 	r   *sql.DB // reads: a pool of read-only connections (the same pool as w on PostgreSQL)
 	d   *dialect
 	log *slog.Logger
+	// ws and rs cache w's and r's prepared statements (SQLite only).
+	ws, rs *stmtCache
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -99,7 +101,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
-	return &DB{w: w, r: r, d: sqliteDialect}, nil
+	return &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -134,6 +136,8 @@ func redact(err error) error {
 
 // Close closes both pools.
 func (s *DB) Close() error {
+	s.ws.close()
+	s.rs.close()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -199,7 +203,10 @@ func (s *DB) runTx(ctx context.Context, db *sql.DB, readOnly bool, fn func(orgmo
 			panic(p)
 		}
 	}()
-	t := &tx{q: sqlTx, d: s.d}
+	t := &tx{q: sqlTx, d: s.d, stmts: s.ws}
+	if db == s.r && s.r != s.w {
+		t.stmts = s.rs
+	}
 	if err := fn(t); err != nil {
 		_ = sqlTx.Rollback()
 		return err

@@ -12,13 +12,18 @@ import (
 
 // tx implements orgmodel.Tx on one database/sql transaction.
 type tx struct {
-	q *sql.Tx
-	d *dialect
+	q     *sql.Tx
+	d     *dialect
+	stmts *stmtCache // nil: run statements as text
 }
 
 var _ orgmodel.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s := t.prepared(ctx, q); s != nil {
+		r, err := s.ExecContext(ctx, args...)
+		return r, t.d.translate(err)
+	}
 	r, err := t.q.ExecContext(ctx, t.d.rebind(q), args...)
 	return r, t.d.translate(err)
 }
@@ -40,21 +45,32 @@ func (t *tx) execOne(ctx context.Context, q string, args ...any) error {
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := t.prepared(ctx, q); s != nil {
+		rows, err := s.QueryContext(ctx, args...)
+		return rows, t.d.translate(err)
+	}
 	rows, err := t.q.QueryContext(ctx, t.d.rebind(q), args...)
 	return rows, t.d.translate(err)
 }
 
 func (t *tx) count(ctx context.Context, q string, args ...any) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(ctx, t.d.rebind(q), args...).Scan(&n)
+	err := t.queryRow(ctx, q, args...).Scan(&n)
 	return n, t.d.translate(err)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := t.prepared(ctx, q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
 // getOne runs q and scans its single row with scan; no row is ErrNotFound.
 func getOne[T any](ctx context.Context, t *tx, scan func(scanner) (*T, error), q string, args ...any) (*T, error) {
-	v, err := scan(t.q.QueryRowContext(ctx, t.d.rebind(q), args...))
+	v, err := scan(t.queryRow(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, orgmodel.ErrNotFound
 	}
