@@ -92,7 +92,8 @@ func (c *stmtCache) close() {
 	}
 }
 
-// prepared returns q prepared on t's connection, or nil to run it as text.
+// prepared returns q (already rebound) prepared on t's connection, or nil
+// to run it as text.
 func (t *tx) prepared(ctx context.Context, q string) *sql.Stmt {
 	s := t.stmts.get(q)
 	if s == nil {

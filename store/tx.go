@@ -20,11 +20,12 @@ type tx struct {
 var _ orgmodel.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		r, err := s.ExecContext(ctx, args...)
 		return r, t.d.translate(err)
 	}
-	r, err := t.q.ExecContext(ctx, t.d.rebind(q), args...)
+	r, err := t.q.ExecContext(ctx, q, args...)
 	return r, t.d.translate(err)
 }
 
@@ -45,11 +46,12 @@ func (t *tx) execOne(ctx context.Context, q string, args ...any) error {
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
 		return rows, t.d.translate(err)
 	}
-	rows, err := t.q.QueryContext(ctx, t.d.rebind(q), args...)
+	rows, err := t.q.QueryContext(ctx, q, args...)
 	return rows, t.d.translate(err)
 }
 
@@ -60,10 +62,11 @@ func (t *tx) count(ctx context.Context, q string, args ...any) (int, error) {
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.q.QueryRowContext(ctx, q, args...)
 }
 
 type scanner interface{ Scan(dest ...any) error }
