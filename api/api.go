@@ -7,6 +7,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -40,10 +41,29 @@ type Config struct {
 // a few fields.
 const DefaultMaxBodyBytes = 64 << 10
 
-// NewHandler returns the Twilio-compatible API on a chi router. Its paths
-// are absolute (/2010-04-01/…, /Organizations/…, /v2/token, /openapi.json),
-// so mount it at the root.
-func NewHandler(cfg Config) http.Handler { return newRouter(cfg) }
+// Paths are the URL paths the handler serves; cmd/orgd routes them to it
+// (its own routes are absolute, so it needs no prefix stripped).
+var Paths = []string{"/2010-04-01/*", "/Organizations/*", "/v2/token", "/openapi.json"}
+
+// NewHandler returns the Twilio-compatible API on a chi router. Routed to
+// from a parent chi router, it routes on the whole path with a routing
+// context of its own, and hands its route pattern (say
+// /2010-04-01/Accounts/{AccountSid}.json) back to the parent's, so that the
+// parent's logs and metrics name the route rather than the prefix.
+func NewHandler(cfg Config) http.Handler {
+	mux := newRouter(cfg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		outer := chi.RouteContext(r.Context())
+		if outer == nil {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		inner := chi.NewRouteContext()
+		inner.Routes = mux
+		defer func() { outer.RoutePatterns = append(outer.RoutePatterns[:0], inner.RoutePatterns...) }()
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, inner)))
+	})
+}
 
 type handler struct {
 	svc     *orgmodel.Service

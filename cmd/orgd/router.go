@@ -54,9 +54,7 @@ func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
 	// same orgmodel.Service, mount here as their issues land:
 	//   r.Mount("/scim/v2", scim.NewHandler(…))       SCIM 2.0 for identity providers
 	//   package sso (SAML, /login, /signup, …) is mounted by mountSSO in sso.go
-	//   r.Mount("/2010-04-01", api.Accounts(…))      Twilio 2010-04-01 Accounts (subaccounts)
-	//   r.Mount("/Organizations", api.Organizations(…)) the Organizations API
-	//   r.Post("/v2/token", api.Token(…))            OAuth 2.0 client credentials
+	//   package api (/2010-04-01, /Organizations, /v2/token, /openapi.json) is mounted by mountAPI in api.go
 	//   r.Mount("/console", console.NewHandler(…))    server-rendered admin console
 	return r
 }

@@ -29,7 +29,7 @@ const (
 var serveCommand = &command{
 	name:     "serve",
 	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
-	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages; the other surfaces arrive in later releases) and run the background jobs",
+	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API; the other surfaces arrive in later releases) and run the background jobs",
 	noActor:  true,
 	raw:      true,
 	setup: func(f *flagSet) action {
@@ -90,6 +90,7 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	m := newMetrics()
 	router := newRouter(log, c.db, m)
 	mountSSO(router, c.svc, c.opts.baseURL, log)
+	mountAPI(router, c.svc, c.opts.baseURL, log, nil)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: readHeaderTimeout,
