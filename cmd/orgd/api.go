@@ -12,12 +12,17 @@ import (
 
 // mountAPI mounts the Twilio-compatible API (package api) on r: the
 // 2010-04-01 Accounts API, the Organizations API, /v2/token and
-// /openapi.json. orgSCIM, when not nil, is the SCIM package's handler of
-// /Organizations/{OrganizationSid}/scim/…; it authenticates with the
-// returned Authenticator's OrgActor, so both accept the same tokens.
-func mountAPI(r chi.Router, svc *orgmodel.Service, baseURL string, log *slog.Logger, orgSCIM http.Handler) *api.Authenticator {
+// /openapi.json. orgSCIM, when not nil, makes the handler of
+// /Organizations/{OrganizationSid}/scim/… (the SCIM package's) from the
+// API's Authenticator, whose OrgActor turns the request's bearer token into
+// the organization's agent, so that both accept the same tokens.
+func mountAPI(r chi.Router, svc *orgmodel.Service, baseURL string, log *slog.Logger, orgSCIM func(*api.Authenticator) http.Handler) *api.Authenticator {
 	auth := api.NewAuthenticator(svc, api.AuthOptions{})
-	h := api.NewHandler(api.Config{Service: svc, Auth: auth, Log: log, BaseURL: baseURL, OrgSCIMUsers: orgSCIM})
+	cfg := api.Config{Service: svc, Auth: auth, Log: log, BaseURL: baseURL}
+	if orgSCIM != nil {
+		cfg.OrgSCIMUsers = orgSCIM(auth)
+	}
+	h := api.NewHandler(cfg)
 	for _, p := range api.Paths {
 		r.Handle(p, h)
 	}
