@@ -36,6 +36,14 @@ func (s *Service) accountAccess(ctx context.Context, tx Tx, a Actor, sid Account
 		rel = RelationSubaccount
 	}
 	hidden := NotFound("account", string(sid))
+	if a.Scope != "" {
+		// No scope reaches accounts (a setup link configures identity only).
+		err := a.scopeAdmits(top.OrgSID, false, "reach accounts")
+		if KindOf(err) == KindNotFound {
+			err = hidden
+		}
+		return nil, no, err
+	}
 	switch {
 	case a.Operator:
 		return acct, access{rel: rel, view: true, manage: true, orgAdmin: true}, nil

@@ -31,7 +31,7 @@ func (s *Service) CreateSCIMToken(ctx context.Context, a Actor, org OrgSID, name
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
 		}
-		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
+		if _, err := s.authorizeSetup(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
 			return err
 		}
 		token := newToken("scim_")
@@ -60,7 +60,7 @@ func (s *Service) RevokeSCIMToken(ctx context.Context, a Actor, org OrgSID, ref 
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
 		}
-		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
+		if _, err := s.authorizeSetup(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
 			return err
 		}
 		var t *SCIMToken
@@ -105,7 +105,7 @@ func (s *Service) ListSCIMTokens(ctx context.Context, a Actor, org OrgSID) ([]*S
 		if _, err := tx.GetOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
 		}
-		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
+		if _, err := s.authorizeSetup(ctx, tx, a, org, permAdmin, "manage SCIM tokens"); err != nil {
 			return err
 		}
 		var err error

@@ -84,10 +84,22 @@ type Actor struct {
 	OrgSID     OrgSID     // without UserSID: an agent of this organization
 	AccountSID AccountSID // an account credential (auth token or API key), R-HIER-5
 	Operator   bool       // every rule applies except R-ROLE-3's role checks
-	Label      string     // the credential, for audit: "scim:<id>", "oauth:OQ…", "key:SK…"
+	Label      string     // the credential, for audit: "scim:<id>", "oauth:OQ…", "key:SK…", "setup:<id>"
 	Via        string     // cli, scim, sso, api, console, job
 	RemoteAddr string
+	// Scope narrows what the actor may do, whoever it is; "" is no
+	// narrowing. ScopeIdentitySetup (a setup link) admits only the
+	// single sign-on and SCIM configuration of its organization.
+	Scope Scope
 }
+
+// Scope is a narrowing of an actor's permissions.
+type Scope string
+
+// ScopeIdentitySetup is a setup link's scope: configure the organization's
+// SAML identity provider and SCIM provisioning, and nothing else an
+// organization's agent may do (R-ROLE-3).
+const ScopeIdentitySetup Scope = "identity-setup"
 
 // OperatorActor returns the operator acting through via.
 func OperatorActor(via string) Actor { return Actor{Operator: true, Via: via} }
@@ -114,6 +126,23 @@ func (a Actor) id() string {
 
 func (a Actor) isAgent() bool { return a.UserSID == "" && a.OrgSID != "" && !a.Operator }
 
+// scopeAdmits refuses what a scoped actor may not do (R-ROLE-3). A setup
+// link is an agent of one organization: elsewhere it sees nothing, and in
+// its organization only the identity setup commands admit it.
+func (a Actor) scopeAdmits(org OrgSID, setup bool, what string) error {
+	switch {
+	case a.Scope != ScopeIdentitySetup || a.UserSID != "" || a.Operator || a.AccountSID != "":
+		// An unknown scope, or one on a kind of actor that never carries
+		// one, admits nothing.
+		return Breaks("R-ROLE-3", KindForbidden, "this credential may not %s", what)
+	case a.OrgSID != org:
+		return NotFound("organization", string(org))
+	case !setup:
+		return Breaks("R-ROLE-3", KindForbidden, "a setup link opens only the single sign-on and SCIM setup; it may not %s", what)
+	}
+	return nil
+}
+
 // perm is what an organization-level action needs (R-ROLE-3).
 type perm int
 
@@ -125,8 +154,26 @@ const (
 
 // authorize checks that a may act on org with p and returns the acting user
 // (nil for the operator and agents). Outsiders get NotFound, so that an
-// organization's existence is not revealed to them.
+// organization's existence is not revealed to them. A scoped actor is
+// refused: only the call sites that use authorizeSetup admit one, so a new
+// command is closed to setup links until it says otherwise.
 func (s *Service) authorize(ctx context.Context, tx Tx, a Actor, org OrgSID, p perm, what string) (*User, error) {
+	return s.authorizeIn(ctx, tx, a, org, p, what, false)
+}
+
+// authorizeSetup is authorize for the single sign-on and SCIM
+// configuration commands, which an actor scoped to ScopeIdentitySetup (a
+// setup link of org) may also run.
+func (s *Service) authorizeSetup(ctx context.Context, tx Tx, a Actor, org OrgSID, p perm, what string) (*User, error) {
+	return s.authorizeIn(ctx, tx, a, org, p, what, true)
+}
+
+func (s *Service) authorizeIn(ctx context.Context, tx Tx, a Actor, org OrgSID, p perm, what string, setup bool) (*User, error) {
+	if a.Scope != "" {
+		if err := a.scopeAdmits(org, setup, what); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case a.Operator:
 		return nil, nil

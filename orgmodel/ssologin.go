@@ -41,7 +41,7 @@ func (s *Service) SetIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig) 
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
 		}
-		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "configure single sign-on"); err != nil {
+		if _, err := s.authorizeSetup(ctx, tx, a, org, permAdmin, "configure single sign-on"); err != nil {
 			return err
 		}
 		now := s.Now()
@@ -71,7 +71,7 @@ func (s *Service) SetIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig) 
 func (s *Service) GetIdP(ctx context.Context, a Actor, org OrgSID) (*IdP, error) {
 	var out *IdP
 	err := s.store.Read(ctx, func(tx Tx) error {
-		if _, err := s.authorize(ctx, tx, a, org, permMember, "see single sign-on settings"); err != nil {
+		if _, err := s.authorizeSetup(ctx, tx, a, org, permMember, "see single sign-on settings"); err != nil {
 			return err
 		}
 		p, err := tx.GetIdP(ctx, org)

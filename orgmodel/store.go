@@ -174,6 +174,18 @@ type Tx interface {
 	PurgeLoginState(ctx context.Context, now, idleBefore time.Time) (int, error)
 	// --- end SSO and login (issue 4) ---
 
+	// --- Console (issue 6) ---
+
+	// CreateSetupLink stores a new setup link (its token hash is unique).
+	CreateSetupLink(ctx context.Context, l *SetupLink) error
+	// GetSetupLinkByHash finds a setup link by the SHA-256 of its token.
+	GetSetupLinkByHash(ctx context.Context, h string) (*SetupLink, error)
+	// ListSetupLinks lists org's setup links, newest first.
+	ListSetupLinks(ctx context.Context, org OrgSID) ([]*SetupLink, error)
+	// UpdateSetupLink writes a link's name, revocation and last use.
+	UpdateSetupLink(ctx context.Context, l *SetupLink) error
+	// --- end Console (issue 6) ---
+
 	// AppendAudit adds e to the audit log, filling SID and Seq.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)

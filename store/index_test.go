@@ -210,6 +210,13 @@ func TestSQLiteHotQueriesUseIndexes(t *testing.T) {
 			}
 			return tx.DeleteResetTokens(ctx, user)
 		}},
+		{"setup links", true, func(tx orgmodel.Tx) error {
+			if _, err := tx.GetSetupLinkByHash(ctx, "h"); err != nil && !errors.Is(err, orgmodel.ErrNotFound) {
+				return err
+			}
+			_, err := tx.ListSetupLinks(ctx, org)
+			return err
+		}},
 	}
 	for _, h := range hot {
 		err := db.InTx(ctx, func(tx orgmodel.Tx) error {

@@ -43,6 +43,7 @@ var cases = []suiteCase{
 	{"RoundTrip/SessionsResetsIdP", roundTripSessionsResetsIdP},
 	{"RoundTrip/AuditAndOutbox", roundTripAuditOutbox},
 	{"RoundTrip/TimeZones", roundTripTimeZones},
+	{"RoundTrip/SetupLinks", roundTripSetupLinks},
 	{"Misses/NotFound", missesNotFound},
 	{"Lists/UsersFiltersAndPaging", listUsers},
 	{"Lists/AccountsFiltersAndPaging", listAccounts},

@@ -1,0 +1,27 @@
+-- +goose Up
+-- Console (issue 6), SQLite dialect: setup links. Times are Unix
+-- milliseconds (UTC). The PostgreSQL file of the same name has the same
+-- table and indexes.
+
+-- A setup link opens only the SSO and SCIM setup of its organization
+-- (orgmodel.ScopeIdentitySetup, R-ROLE-3). Its token is stored as its
+-- SHA-256; the link goes with its organization (a merge's candidate).
+CREATE TABLE setup_links (
+    id            TEXT PRIMARY KEY,
+    org_sid       TEXT NOT NULL REFERENCES orgs (sid) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    token_hash    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    revoked_at    INTEGER,
+    last_used_at  INTEGER,
+    CHECK (expires_at > created_at)
+);
+-- Every request looks its link up by the token's hash.
+CREATE UNIQUE INDEX setup_links_token ON setup_links (token_hash);
+-- The console lists an organization's links, newest first.
+CREATE INDEX setup_links_org ON setup_links (org_sid, created_at, id);
+
+-- +goose Down
+SELECT 'down migrations are not supported; restore a backup';
