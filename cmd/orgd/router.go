@@ -55,7 +55,7 @@ func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
 	//   r.Mount("/scim/v2", scim.NewHandler(…))       SCIM 2.0 for identity providers
 	//   package sso (SAML, /login, /signup, …) is mounted by mountSSO in sso.go
 	//   package api (/2010-04-01, /Organizations, /v2/token, /openapi.json) is mounted by mountAPI in api.go
-	//   r.Mount("/console", console.NewHandler(…))    server-rendered admin console
+	//   package console (/console/) is mounted by mountConsole in console.go
 	return r
 }
 

@@ -29,7 +29,7 @@ const (
 var serveCommand = &command{
 	name:     "serve",
 	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
-	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API; the other surfaces arrive in later releases) and run the background jobs",
+	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API, the admin console; the other surfaces arrive in later releases) and run the background jobs",
 	noActor:  true,
 	raw:      true,
 	setup: func(f *flagSet) action {
@@ -91,6 +91,7 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	router := newRouter(log, c.db, m)
 	mountSSO(router, c.svc, c.opts.baseURL, log)
 	mountAPI(router, c.svc, c.opts.baseURL, log, nil)
+	mountConsole(router, c.svc, c.opts.baseURL, log)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -147,8 +148,8 @@ func printBanner(w io.Writer, url, base, db string, smtp bool) {
 	var b strings.Builder // one write, so a reader never sees half of it
 	fmt.Fprintf(&b, "orgd: serving on %s (%s)\n", url, mail)
 	fmt.Fprintf(&b, "orgd: health %s/healthz · readiness %s/readyz · metrics %s/metrics\n", url, url, url)
-	fmt.Fprintf(&b, "orgd: console %s/console/ — not built yet (a later release); manage everything with the orgd CLI meanwhile\n", strings.TrimRight(base, "/"))
-	fmt.Fprintf(&b, "orgd: create the first user and organization with:\n")
+	fmt.Fprintf(&b, "orgd: console %s/console/ — sign up at %s/signup (the confirmation link is in the outbox: orgd mail list), then log in\n", strings.TrimRight(base, "/"), strings.TrimRight(base, "/"))
+	fmt.Fprintf(&b, "orgd: or create the first user and organization from the CLI with:\n")
 	fmt.Fprintf(&b, "        orgd signup%s --email you@corp.example --password 'at-least-12-characters' --name \"Corp\"\n", dbFlag)
 	_, _ = io.WriteString(w, b.String())
 }
