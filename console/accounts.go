@@ -111,7 +111,9 @@ func (h *handler) showAccounts(w http.ResponseWriter, r *http.Request, v *view) 
 			d.Managed = append(d.Managed, s)
 		}
 	}
-	byName := func(a, b *accountRow) int { return strings.Compare(strings.ToLower(a.FriendlyName), strings.ToLower(b.FriendlyName)) }
+	byName := func(a, b *accountRow) int {
+		return strings.Compare(strings.ToLower(a.FriendlyName), strings.ToLower(b.FriendlyName))
+	}
 	slices.SortStableFunc(d.Managed, byName)
 	v.Data = d
 	h.render(w, r, "accounts.html", v)
