@@ -19,6 +19,7 @@ const auditExportBatch = 500
 
 type auditData struct {
 	Events []*orgmodel.AuditEvent
+	Names  map[string]string // user SIDs (actors and targets) to their emails
 	Older  string // the query of the next (older) page; "" at the end
 	Export string // the CSV export of the same filter
 }
@@ -103,6 +104,10 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request) {
 	d.Export = "/console/audit.csv"
 	if len(export) > 0 {
 		d.Export += "?" + export.Encode()
+	}
+	d.Names = map[string]string{}
+	for sid, email := range h.emails(r, me) {
+		d.Names[string(sid)] = email
 	}
 	if len(d.Events) == auditPageSize {
 		export.Set("before", strconv.FormatInt(d.Events[len(d.Events)-1].Seq, 10))

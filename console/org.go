@@ -136,6 +136,6 @@ func (h *handler) merge(w http.ResponseWriter, r *http.Request) {
 		h.refused(w, r, err, "merge", h.showOrg)
 		return
 	}
-	h.done(w, r, "/console/org", fmt.Sprintf("%s is merged into this organization: %d accounts and %d users moved; %d sessions ended. The candidate no longer exists; its Owner is now an Administrator here.",
-		res.Candidate, res.AccountsMoved, res.UsersMoved, res.SessionsEnded))
+	h.done(w, r, "/console/org", fmt.Sprintf("%s is merged into this organization: %s and %s moved; %s ended. The candidate no longer exists; its Owner is now an Administrator here.",
+		res.Candidate, plural(res.AccountsMoved, "account"), plural(res.UsersMoved, "user"), plural(res.SessionsEnded, "session")))
 }

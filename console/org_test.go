@@ -106,7 +106,7 @@ func TestOrg_Merge(t *testing.T) {
 	assert.Contains(t, text(p.body), "R-MERGE-4 passes the candidate has no verified domains")
 	assert.Contains(t, p.body, `<input type="hidden" name="candidate" value="`+string(cand.OrgSID)+`">`)
 	got := b.follow("/console/org/merge", url.Values{"candidate": {string(cand.OrgSID)}, "confirm": {"yes"}})
-	assert.Contains(t, text(got.body), string(cand.OrgSID)+" is merged into this organization: 1 accounts and 1 users moved")
+	assert.Contains(t, text(got.body), string(cand.OrgSID)+" is merged into this organization: 1 account and 1 user moved")
 	u, err := e.svc.GetUser(e.ctx, e.op, prime.OrgSID, cand.UserSID)
 	require.NoError(t, err)
 	assert.Equal(t, orgmodel.RoleAdministrator, u.Role)

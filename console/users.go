@@ -248,8 +248,8 @@ func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 		h.refused(w, r, err, "reset-password", h.showUser)
 		return
 	}
-	h.done(w, r, h.userPath(r), fmt.Sprintf("Password reset: %d sessions ended, the old password no longer works, and a link valid until %s was mailed.",
-		res.SessionsEnded, res.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")))
+	h.done(w, r, h.userPath(r), fmt.Sprintf("Password reset: %s ended, the old password no longer works, and a link valid until %s was mailed.",
+		plural(res.SessionsEnded, "session"), res.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")))
 }
 
 // reset2FA removes the user's second factor (R-USER-5).
@@ -273,4 +273,12 @@ func (h *handler) setActive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.done(w, r, h.userPath(r), fmt.Sprintf("%s is %s.", u.Email, u.Status))
+}
+
+// plural is "1 session", "2 sessions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

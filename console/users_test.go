@@ -75,7 +75,7 @@ func TestUsers_Manage(t *testing.T) {
 	// Reset password: the user's sessions end at once (R-USER-4).
 	require.Equal(t, http.StatusOK, stdSession.get("/console/").status)
 	got = ab.follow(path+"/reset-password", nil)
-	assert.Contains(t, text(got.body), "Password reset: 1 sessions ended")
+	assert.Contains(t, text(got.body), "Password reset: 1 session ended")
 	assert.Equal(t, http.StatusSeeOther, stdSession.get("/console/").status, "the reset did not end the session")
 	assert.Contains(t, e.mailTo("std@acme.test").Body, "/reset?token=rst_")
 	got = ab.follow(path+"/reset-2fa", nil)

@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 	// argon2id at its production cost would dominate the suite; the
 	// parameters are the hasher's concern and tested in sso/password.
 	passwordHasher = password.Fast
-	os.Exit(m.Run())
+	code := m.Run()
+	stopBrowser()
+	os.Exit(code)
 }
 
 // forEachDB runs fn on a fresh SQLite file and, when ORGD_TEST_POSTGRES is

@@ -98,8 +98,11 @@ func TestServe_EndToEnd(t *testing.T) {
 		require.Contains(t, out, s.url+"/healthz")
 		require.Contains(t, out, "/console/")
 		require.Regexp(t, `orgd signup .*--email \S+ --password`, out, "the banner says how to sign in")
+		require.Contains(t, out, "orgd: console "+s.url+"/console/ — sign up at "+s.url+"/signup", "the banner says the console is there")
+		resp, body := get(t, s.url+"/console/assets/console.css")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "the console is mounted: %s", body)
 
-		resp, body := get(t, s.url+"/healthz")
+		resp, body = get(t, s.url+"/healthz")
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.JSONEq(t, `{"status":"ok"}`, body)
 		require.NotEmpty(t, resp.Header.Get("X-Request-Id"))
