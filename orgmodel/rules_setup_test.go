@@ -132,6 +132,18 @@ func TestRule_ROLE_3_SetupLinkOpensOnlyIdentitySetup(t *testing.T) {
 		"list setup links":    func() error { _, err := e.svc.ListSetupLinks(e.ctx, link, r.OrgSID); return err },
 		"revoke a setup link": func() error { _, err := e.svc.RevokeSetupLink(e.ctx, link, r.OrgSID, l.ID); return err },
 		"pass the admin gate": func() error { return e.svc.CheckAdmin(e.ctx, link, r.OrgSID, "use the console") },
+		"list managed accounts (API)": func() error {
+			_, err := e.svc.ListManagedAccounts(e.ctx, link, r.OrgSID, "", 10)
+			return err
+		},
+		"assign a role (API)": func() error {
+			_, err := e.svc.AssignRole(e.ctx, link, r.OrgSID, orgmodel.RoleSIDAdministrator, string(r.OrgSID), std)
+			return err
+		},
+		"list role assignments (API)": func() error {
+			_, err := e.svc.ListRoleAssignments(e.ctx, link, r.OrgSID, orgmodel.RoleAssignmentFilter{})
+			return err
+		},
 	}
 	before := e.fingerprint()
 	for what, op := range refused {
