@@ -148,7 +148,7 @@ func printBanner(w io.Writer, url, base, db string, smtp bool) {
 	var b strings.Builder // one write, so a reader never sees half of it
 	fmt.Fprintf(&b, "orgd: serving on %s (%s)\n", url, mail)
 	fmt.Fprintf(&b, "orgd: health %s/healthz · readiness %s/readyz · metrics %s/metrics\n", url, url, url)
-	fmt.Fprintf(&b, "orgd: console %s/console/ — sign up at %s/signup (the confirmation link is in the outbox: orgd mail list), then log in\n", strings.TrimRight(base, "/"), strings.TrimRight(base, "/"))
+	fmt.Fprintf(&b, "orgd: console %s/console/ — sign up at %s/signup (without --smtp the confirmation link is in the outbox: orgd mail list%s), then log in\n", strings.TrimRight(base, "/"), strings.TrimRight(base, "/"), dbFlag)
 	fmt.Fprintf(&b, "orgd: or create the first user and organization from the CLI with:\n")
 	fmt.Fprintf(&b, "        orgd signup%s --email you@corp.example --password 'at-least-12-characters' --name \"Corp\"\n", dbFlag)
 	_, _ = io.WriteString(w, b.String())
