@@ -20,8 +20,8 @@ const auditExportBatch = 500
 type auditData struct {
 	Events []*orgmodel.AuditEvent
 	Names  map[string]string // user SIDs (actors and targets) to their emails
-	Older  string // the query of the next (older) page; "" at the end
-	Export string // the CSV export of the same filter
+	Older  string            // the query of the next (older) page; "" at the end
+	Export string            // the CSV export of the same filter
 }
 
 // auditFilter reads the filter form: actor, action (exact, or a prefix
