@@ -78,7 +78,7 @@ const idpMetadata = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:
 </md:IDPSSODescriptor></md:EntityDescriptor>`
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	db  *store.DB
 	svc *orgmodel.Service
@@ -107,7 +107,7 @@ func (s *syncBuf) String() string {
 
 const pw = "Corr3ct-Horse-Battery"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
