@@ -50,6 +50,10 @@ func (s *Service) GrantAccess(ctx context.Context, a Actor, sid AccountSID, user
 		if err := tx.PutGrant(ctx, g); err != nil {
 			return err
 		}
+		// An explicit grant is the user's own: no group takes it away later.
+		if err := tx.SetGroupGrantMark(ctx, sid, user, false); err != nil {
+			return err
+		}
 		out = g
 		return s.audit(ctx, tx, a, u.OrgSID, "account.grant", string(sid), before, g)
 	})

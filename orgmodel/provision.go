@@ -129,10 +129,20 @@ func (s *Service) UpdateUserProfile(ctx context.Context, a Actor, org OrgSID, si
 // request: every session ends at once (R-SCIM-2); the Owner cannot be
 // deprovisioned (R-ROLE-4).
 func (s *Service) DeprovisionUser(ctx context.Context, a Actor, org OrgSID, sid UserSID) error {
+	return s.DeprovisionUserVersion(ctx, a, org, sid, 0)
+}
+
+// DeprovisionUserVersion is DeprovisionUser when the user's version is
+// ifVersion (> 0; KindPrecondition otherwise), for clients that send
+// If-Match.
+func (s *Service) DeprovisionUserVersion(ctx context.Context, a Actor, org OrgSID, sid UserSID, ifVersion int64) error {
 	return s.store.InTx(ctx, func(tx Tx) error {
 		o, _, u, err := s.lockedMember(ctx, tx, a, org, sid, permAdmin, "deprovision users")
 		if err != nil {
 			return err
+		}
+		if ifVersion > 0 && u.Version != ifVersion {
+			return &RuleError{Kind: KindPrecondition, Msg: "the user was changed since the version given"}
 		}
 		return s.removeTx(ctx, tx, a, o, u, "user.deprovision")
 	})

@@ -190,6 +190,54 @@ type Tx interface {
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
+	// --- SCIM (issue 3) ---
+	// A user's terms (UserTerms) are written by CreateUser and UpdateUser
+	// and go with the user.
+
+	// SearchUsers returns the page of org's users that q selects, in q.Sort
+	// order (ties by SID).
+	SearchUsers(ctx context.Context, org OrgSID, q Query) ([]*User, error)
+	// CountUsersWhere counts org's users satisfying c (nil: all).
+	CountUsersWhere(ctx context.Context, org OrgSID, c Cond) (int, error)
+	// OrgUserSIDs returns those of sids that are users of org.
+	OrgUserSIDs(ctx context.Context, org OrgSID, sids []UserSID) ([]UserSID, error)
+
+	CreateGroup(ctx context.Context, g *Group) error
+	// GetGroup returns a group with its account mapping (not its members).
+	GetGroup(ctx context.Context, sid GroupSID) (*Group, error)
+	// GetGroupByName finds org's group whose FoldKey(displayName) is key.
+	GetGroupByName(ctx context.Context, org OrgSID, key string) (*Group, error)
+	// UpdateGroup writes name, external id, role, version and update time.
+	UpdateGroup(ctx context.Context, g *Group) error
+	// DeleteGroup deletes a group, its memberships and its mapping.
+	DeleteGroup(ctx context.Context, sid GroupSID) error
+	SearchGroups(ctx context.Context, org OrgSID, q Query) ([]*Group, error)
+	CountGroupsWhere(ctx context.Context, org OrgSID, c Cond) (int, error)
+	// SetGroupAccounts replaces the account access a group gives.
+	SetGroupAccounts(ctx context.Context, g GroupSID, access []GroupAccess) error
+	// ListGroupMembers returns the members of each group, by user SID.
+	ListGroupMembers(ctx context.Context, groups ...GroupSID) (map[GroupSID][]GroupMember, error)
+	// AddGroupMembers adds users (of org) to a group and returns those
+	// that were not members yet.
+	AddGroupMembers(ctx context.Context, org OrgSID, g GroupSID, users []UserSID, now time.Time) ([]UserSID, error)
+	// RemoveGroupMembers removes users from a group and returns those that
+	// were members.
+	RemoveGroupMembers(ctx context.Context, g GroupSID, users []UserSID) ([]UserSID, error)
+	// UserGroups returns the groups of org each user belongs to.
+	UserGroups(ctx context.Context, org OrgSID, users []UserSID) (map[UserSID][]GroupRef, error)
+	// UserGroupMappings tells whether one of user's groups gives the
+	// Administrator role, and lists the account access its groups give.
+	UserGroupMappings(ctx context.Context, user UserSID) (admin bool, access []GroupAccess, err error)
+	// GroupRoleMarked tells whether user's Administrator role was given by
+	// a group; SetGroupRoleMark records or clears that.
+	GroupRoleMarked(ctx context.Context, user UserSID) (bool, error)
+	SetGroupRoleMark(ctx context.Context, user UserSID, on bool) error
+	// GroupGrantMarks lists the accounts on which user's grant was given
+	// by a group; SetGroupGrantMark records or clears one.
+	GroupGrantMarks(ctx context.Context, user UserSID) ([]AccountSID, error)
+	SetGroupGrantMark(ctx context.Context, acct AccountSID, user UserSID, on bool) error
+	// --- end SCIM (issue 3) ---
+
 	// EnqueueMail adds m to the outbox, filling ID.
 	EnqueueMail(ctx context.Context, m *Mail) error
 	// ClaimMail returns up to limit unsent mails due at now and pushes their

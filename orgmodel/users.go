@@ -123,6 +123,10 @@ func (s *Service) SetRole(ctx context.Context, a Actor, org OrgSID, target UserS
 		if err := s.saveUser(ctx, tx, u); err != nil {
 			return err
 		}
+		// An explicit role is the user's own: no group takes it away later.
+		if err := tx.SetGroupRoleMark(ctx, u.SID, false); err != nil {
+			return err
+		}
 		out = u
 		return s.audit(ctx, tx, a, org, "user.role", string(u.SID), before, u)
 	})
@@ -174,6 +178,12 @@ func (s *Service) TransferOwnership(ctx context.Context, a Actor, org OrgSID, to
 		nu.Role = RoleOwner
 		if err := s.saveUser(ctx, tx, nu); err != nil {
 			return err
+		}
+		// Both roles now come from the transfer, not from a group.
+		for _, sid := range []UserSID{old.SID, nu.SID} {
+			if err := tx.SetGroupRoleMark(ctx, sid, false); err != nil {
+				return err
+			}
 		}
 		o.OwnerSID, o.UpdatedAt = nu.SID, s.Now()
 		if err := tx.UpdateOrg(ctx, o); err != nil {

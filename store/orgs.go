@@ -63,10 +63,20 @@ func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
 		u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName, u.ExternalID, u.Locale,
 		u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired, ms(u.CreatedAt), ms(u.UpdatedAt),
 		orgmodel.EmailKey(u.Email))
-	return err
+	if err != nil {
+		return err
+	}
+	return t.writeUserTerms(ctx, u, true) // SCIM (issue 3): searchable terms
 }
 
 func (t *tx) UpdateUser(ctx context.Context, u *orgmodel.User) error {
+	if err := t.updateUserRow(ctx, u); err != nil {
+		return err
+	}
+	return t.writeUserTerms(ctx, u, false) // SCIM (issue 3): searchable terms
+}
+
+func (t *tx) updateUserRow(ctx context.Context, u *orgmodel.User) error {
 	return t.execOne(ctx, `UPDATE users SET email = ?, email_key = ?, org_sid = ?, role = ?, status = ?, given_name = ?,
 		family_name = ?, display_name = ?, external_id = ?, locale = ?, timezone = ?, extra = ?, version = ?,
 		password_hash = ?, totp_secret = ?, mfa_enrol_required = ?, updated_at = ? WHERE sid = ?`,
