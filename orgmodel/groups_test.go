@@ -225,7 +225,9 @@ func TestRule_SCIM_1_GroupMembersAreUsersOfTheOrganization(t *testing.T) {
 	_, errMissing := e.svc.ChangeGroup(e.ctx, a, r.OrgSID, g.SID, []orgmodel.GroupChange{{Op: orgmodel.GroupAddMembers, Members: members(missing)}}, 0)
 	require.Error(t, errOther)
 	assert.Equal(t, orgmodel.KindInvalid, orgmodel.KindOf(errOther))
-	norm := func(err error, sid orgmodel.UserSID) string { return strings.ReplaceAll(err.Error(), string(sid), "<sid>") }
+	norm := func(err error, sid orgmodel.UserSID) string {
+		return strings.ReplaceAll(err.Error(), string(sid), "<sid>")
+	}
 	assert.Equal(t, norm(errMissing, missing), norm(errOther, other.UserSID))
 
 	// Another organization cannot see or change the group.
