@@ -205,6 +205,8 @@ func op(o, path string, value any) map[string]any {
 	return m
 }
 
-func q(s string) string { return strings.NewReplacer(" ", "%20", `"`, "%22", "[", "%5B", "]", "%5D").Replace(s) }
+func q(s string) string {
+	return strings.NewReplacer(" ", "%20", `"`, "%22", "[", "%5B", "]", "%5D").Replace(s)
+}
 
 var _ = fmt.Sprintf
