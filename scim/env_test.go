@@ -93,6 +93,13 @@ func newEnvOn(t testing.TB, db *store.DB) *env {
 	return e
 }
 
+// with returns e reporting to t (a fuzz target's own).
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // verify registers and verifies domain for org through DNS.
 func (e *env) verify(org orgmodel.OrgSID, domain string) {
 	e.t.Helper()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scim2/filter-parser/v2"
 )
@@ -282,7 +283,12 @@ func validName(s string) bool {
 	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 		return false
 	}
-	return !strings.Contains(s, "$")
+	for i := 1; i < len(s); i++ {
+		if !isNameChar(s[i]) || s[i] == '$' {
+			return false
+		}
+	}
+	return true
 }
 
 // attrPath reads [URI ":"] ATTRNAME ["." subAttr]. A URI holds colons and
@@ -413,6 +419,9 @@ func (p *parser) value() (any, error) {
 			return nil, p.fail("unterminated string")
 		}
 		var out string
+		if !utf8.ValidString(p.s[p.i : j+1]) {
+			return nil, p.fail("the string is not valid UTF-8")
+		}
 		if err := json.Unmarshal([]byte(p.s[p.i:j+1]), &out); err != nil {
 			return nil, p.fail("malformed string")
 		}
