@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	scimerr "github.com/elimity-com/scim/errors"
+	"github.com/go-chi/chi/v5"
 )
 
 // /Bulk (RFC 7644 §3.7): operations run one after the other through the
@@ -239,7 +241,9 @@ func (h *handler) bulkRun(r *http.Request, op *bulkOp, ids map[string]string) *b
 		v = walkStrings(v, func(s string) string { return resolveRefs(s, ids) })
 		body, _ = json.Marshal(v)
 	}
-	sub, err := http.NewRequestWithContext(r.Context(), op.Method, path, bytes.NewReader(body))
+	// A fresh routing context: the sub-request is routed on its own path.
+	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, nil)
+	sub, err := http.NewRequestWithContext(ctx, op.Method, path, bytes.NewReader(body))
 	if err != nil {
 		return h.bulkFail(r, op.Method, op.BulkID, &valueError{field: "path", msg: "path " + excerpt(op.Path) + " is not a path"})
 	}

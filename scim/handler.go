@@ -86,6 +86,12 @@ func NewHandler(svc *orgmodel.Service, opts Options) http.Handler {
 	api.Put("/Groups/{id}", h.replaceGroup)
 	api.Patch("/Groups/{id}", h.patchGroup)
 	api.Delete("/Groups/{id}", h.deleteGroup)
+	// A search is a POST; other methods on it are not a lookup of an id.
+	for _, p := range []string{"/.search", "/Users/.search", "/Groups/.search"} {
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			api.Method(m, p, http.HandlerFunc(h.methodNotAllowed))
+		}
+	}
 	h.api = api
 
 	r := chi.NewRouter()

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -236,8 +235,8 @@ func (h *handler) findGroups(r *http.Request, lp listParams) ([]map[string]any, 
 }
 
 // rootSearch queries Users and Groups together (RFC 7644 §3.4.2.1): the
-// users that match, then the groups, paged as one list. A filter on an
-// attribute only one of them has selects from that one.
+// users that match, then the groups, paged as one list. An attribute a
+// type does not have is taken as having no value there.
 func (h *handler) rootSearch(w http.ResponseWriter, r *http.Request) {
 	var lp listParams
 	var err error
@@ -255,26 +254,28 @@ func (h *handler) rootSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := actorOf(r.Context())
-	uq, up, uerr := compileQuery(users, lp)
-	gq, gp, gerr := compileQuery(groups, lp)
-	// A filter naming what only one type has selects from that type; any
-	// other error (syntax, a filter neither type can answer) is the answer.
-	var fe *filterError
-	switch {
-	case uerr != nil && !errors.As(uerr, &fe):
-		h.writeError(w, r, uerr)
+	uq, up, err := compileQuery(users, listParams{sortBy: lp.sortBy, sortOrder: lp.sortOrder, attributes: lp.attributes, excluded: lp.excluded})
+	if err != nil {
+		h.writeError(w, r, err)
 		return
-	case gerr != nil && !errors.As(gerr, &fe):
-		h.writeError(w, r, gerr)
+	}
+	gq, gp, err := compileQuery(groups, listParams{attributes: lp.attributes, excluded: lp.excluded})
+	if err != nil {
+		h.writeError(w, r, err)
 		return
-	case uerr != nil && gerr != nil:
-		h.writeError(w, r, uerr)
+	}
+	if uq.Cond, err = compileRootFilter(users, lp.filter); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if gq.Cond, err = compileRootFilter(groups, lp.filter); err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	offset, limit := lp.pageOf()
 	var docs []map[string]any
 	total := 0
-	if uerr == nil {
+	{
 		uq.Offset, uq.Limit = offset, limit
 		us, n, err := h.svc.SearchUsers(r.Context(), a, a.OrgSID, uq)
 		if err != nil {
@@ -288,7 +289,7 @@ func (h *handler) rootSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		docs, total = ud, n
 	}
-	if gerr == nil {
+	{
 		// The groups continue the list after the users.
 		gq.Offset = max(offset-total, 0)
 		gq.Limit = max(limit-len(docs), 0)

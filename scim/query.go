@@ -40,8 +40,24 @@ func compileExpr(r *resource, e filter.Expression) (orgmodel.Cond, error) {
 	return c.expr(e)
 }
 
+// compileRootFilter compiles a filter for a query across resource types:
+// an attribute r does not have is taken as having no value (RFC 7644
+// §3.4.2.1), so that "pr" and "eq" on it are false and "ne" true.
+func compileRootFilter(r *resource, f string) (orgmodel.Cond, error) {
+	if strings.TrimSpace(f) == "" {
+		return nil, nil
+	}
+	e, err := ParseFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{r: r, root: true}
+	return c.expr(e)
+}
+
 type compiler struct {
-	r *resource
+	r    *resource
+	root bool // across resource types: unknown attributes have no value
 	// elem is the attribute a value path ranges over, inside its brackets.
 	elem *attrRef
 }
@@ -143,6 +159,9 @@ func (c *compiler) valuePath(e *filter.ValuePath) (orgmodel.Cond, error) {
 	}
 	ref, ok := c.r.lookup(ap.URI(), ap.AttributeName, "")
 	if !ok {
+		if c.root {
+			return orgmodel.Const(false), nil
+		}
 		return nil, badFilter("%s has no attribute %s", c.r.name, ap)
 	}
 	if !ref.attr.MultiValued() || ref.attr.AttributeType() != "complex" {
@@ -217,11 +236,11 @@ func (c *compiler) atom(ap filter.AttributePath, fop filter.CompareOperator, v a
 		}
 	}
 	if c.r == groups {
-		return nil, badFilter("Group has no attribute %s", ap)
+		return c.unknown(op, "Group has no attribute %s", ap)
 	}
 	ref, ok := c.r.lookup(uri, name, sub)
 	if !ok {
-		return nil, badFilter("User has no attribute %s", ap)
+		return c.unknown(op, "User has no attribute %s", ap)
 	}
 	if ref.attr.AttributeType() == "complex" {
 		// A complex attribute without a sub-attribute compares its value
@@ -242,6 +261,15 @@ func (c *compiler) atom(ap filter.AttributePath, fop filter.CompareOperator, v a
 		ref = attrRef{schemaID: ref.schemaID, ext: ref.ext, attr: sa, parent: &parent}
 	}
 	return termAtom(ref, op, v)
+}
+
+// unknown answers an attribute r does not have: an invalid filter, or at
+// the root no value.
+func (c *compiler) unknown(op orgmodel.Op, format string, ap filter.AttributePath) (orgmodel.Cond, error) {
+	if !c.root {
+		return nil, badFilter(format, ap)
+	}
+	return orgmodel.Const(op == orgmodel.OpNe), nil
 }
 
 func colSID(r *resource) orgmodel.Column {
