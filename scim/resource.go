@@ -50,7 +50,43 @@ func extra(u *orgmodel.User) map[string]any {
 	if err := d.Decode(&m); err != nil {
 		return map[string]any{}
 	}
-	return m
+	if c, ok := clean(m).(map[string]any); ok {
+		return c
+	}
+	return map[string]any{}
+}
+
+// clean drops nulls, empty lists and empty objects, at every depth: a
+// value that is not there is left out, never sent as null (Entra ID asks
+// for that, and an empty "roles": [] means no roles).
+func clean(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if c := clean(e); c != nil {
+				out[k] = c
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if c := clean(e); c != nil {
+				out = append(out, c)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return v
 }
 
 // userDoc is the representation of u. groups, when not nil, fills the
@@ -303,14 +339,16 @@ func profile(attrs map[string]any, active bool) orgmodel.Profile {
 					kept[nk] = nv
 				}
 			}
-			if len(kept) > 0 {
+			if kept := clean(kept); kept != nil {
 				rest["name"] = kept
 			}
 		default:
-			if userFields[strings.ToLower(k)] || v == nil {
+			if userFields[strings.ToLower(k)] {
 				continue
 			}
-			rest[k] = v
+			if v = clean(v); v != nil {
+				rest[k] = v
+			}
 		}
 	}
 	if len(rest) > 0 {
