@@ -300,9 +300,9 @@ func FoldKey(s string) string {
 // Term is one searchable value of a user: a lower-case attribute path
 // ("emails.value", "name.givenname", "urn:…:enterprise:2.0:user:manager.value"),
 // the element of a multi-valued attribute it belongs to (0 when
-// single-valued, 1… otherwise; each element also has a marker term with
-// the attribute's own path and an empty value), the value as given and
-// its FoldKey.
+// single-valued, 1… otherwise), the value as given and its FoldKey. An
+// element is known by its sub-attributes' terms; a scalar element of a
+// multi-valued attribute is the sub-attribute "value".
 type Term struct {
 	Path  string
 	Elem  int
@@ -372,7 +372,6 @@ func UserTerms(u *User) []Term {
 		flattenTerm(lk, v, 0, 1, add)
 	}
 	if !hasEmails && u.Email != "" {
-		add("emails", 1, "")
 		add("emails.primary", 1, "true")
 		add("emails.type", 1, "work")
 		add("emails.value", 1, u.Email)
@@ -404,7 +403,6 @@ func flattenTerm(path string, v any, elem, depth int, add func(string, int, stri
 		}
 		for i, e := range x {
 			n := i + 1
-			add(path, n, "")
 			if _, ok := e.(map[string]any); ok {
 				flattenTerm(path, e, n, depth+1, add)
 			} else {

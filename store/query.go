@@ -230,7 +230,13 @@ func (q *sqlb) userCol(c orgmodel.ColCond) error {
 	case orgmodel.UserColSID:
 		q.text(q.collate("u.sid"), c.Op, str(c.Value))
 	case orgmodel.UserColEmail:
-		q.text(q.collate("u.email_key"), c.Op, orgmodel.EmailKey(str(c.Value)))
+		// Equality uses the unique index users_email_key (any deterministic
+		// collation compares bytes); order compares by code point.
+		expr := "u.email_key"
+		if c.Op != orgmodel.OpEq && c.Op != orgmodel.OpNe {
+			expr = q.collate(expr)
+		}
+		q.text(expr, c.Op, orgmodel.EmailKey(str(c.Value)))
 	case orgmodel.UserColExternalID:
 		q.text(q.collate("u.external_id"), c.Op, str(c.Value))
 	case orgmodel.UserColActive:
@@ -426,8 +432,11 @@ func (q *sqlb) termElem(c orgmodel.ElemCond) error {
 			rest = nil
 		}
 	} else {
-		q.w(" AND e.path = ")
-		q.arg(c.Attr) // the elements' marker rows
+		// Every element, by the terms of its sub-attributes ("emails.…").
+		q.w(" AND e.path > ")
+		q.arg(c.Attr + ".")
+		q.w(" AND e.path < ")
+		q.arg(c.Attr + "/")
 	}
 	if rest != nil {
 		q.w(" AND ")

@@ -10,17 +10,15 @@
 -- Target of the composite foreign keys below: a row that follows its user
 -- into another organization (R-MERGE-5) through ON UPDATE CASCADE.
 CREATE UNIQUE INDEX users_sid_org ON users (sid, org_sid);
--- SCIM filters and sorting: userName ranges, externalId eq, meta.created /
--- meta.lastModified ranges.
-CREATE INDEX users_org_email_c ON users (org_sid, email_key COLLATE "C");
+-- SCIM filters and sorting: externalId eq, meta.created / meta.lastModified
+-- ranges (userName uses users_email_key).
 CREATE INDEX users_org_external ON users (org_sid, external_id COLLATE "C");
 CREATE INDEX users_org_created ON users (org_sid, created_at);
 CREATE INDEX users_org_updated ON users (org_sid, updated_at);
 
 -- One row per searchable value of a user (orgmodel.UserTerms): path is the
 -- lower-case attribute path, elem the element of a multi-valued attribute
--- (0 when single-valued; each element also has a row with the attribute's
--- own path and an empty value), key the folded value.
+-- (0 when single-valued), key the folded value.
 CREATE TABLE user_terms (
     user_sid  TEXT NOT NULL,
     org_sid   TEXT NOT NULL,

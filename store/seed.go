@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+// Seeding limits: rows per multi-row INSERT and users per transaction.
+const (
+	seedUsersPerInsert = 500
+	seedUsersPerTx     = 50000
+)
+
+// SeedUsers inserts users of existing organizations, with their terms,
+// in large multi-row INSERTs and few transactions. It is for benchmarks
+// and load tests only: it applies no rule (uniqueness constraints still
+// hold) and writes no audit event. Everything real goes through
+// orgmodel.Service.
+func (s *DB) SeedUsers(ctx context.Context, users []*orgmodel.User) error {
+	for len(users) > 0 {
+		n := min(len(users), seedUsersPerTx)
+		if err := s.seedTx(ctx, users[:n]); err != nil {
+			return err
+		}
+		users = users[n:]
+	}
+	return nil
+}
+
+func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.d.translate(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if s.d.name == "sqlite" {
+		// A large page cache while the indexes grow; the default again after.
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+			return s.d.translate(err)
+		}
+		defer func() { _, _ = s.w.ExecContext(context.Background(), `PRAGMA cache_size = -2000`) }()
+	}
+	userStmt := map[int]*sql.Stmt{}
+	prepare := func(cache map[int]*sql.Stmt, head, row string, n int) (*sql.Stmt, error) {
+		if st, ok := cache[n]; ok {
+			return st, nil
+		}
+		q := head + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		st, err := tx.PrepareContext(ctx, s.d.rebindOnce(q))
+		if err != nil {
+			return nil, s.d.translate(err)
+		}
+		cache[n] = st
+		return st, nil
+	}
+	termStmt := map[int]*sql.Stmt{}
+	for len(users) > 0 {
+		n := min(len(users), seedUsersPerInsert)
+		chunk := users[:n]
+		users = users[n:]
+		st, err := prepare(userStmt, `INSERT INTO users (`+userCols+`, email_key) VALUES `,
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", n)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 19*n)
+		var terms []any
+		rows := 0
+		for _, u := range chunk {
+			args = append(args, u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName,
+				u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired,
+				ms(u.CreatedAt), ms(u.UpdatedAt), orgmodel.EmailKey(u.Email))
+			for _, tm := range orgmodel.UserTerms(u) {
+				terms = append(terms, u.SID, u.OrgSID, tm.Path, tm.Elem, tm.Value, tm.Key)
+				rows++
+			}
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: seeding users: %w", s.d.translate(err))
+		}
+		// Terms in statements of at most 4 rows per user of a chunk.
+		for rows > 0 {
+			k := min(rows, 4*seedUsersPerInsert)
+			ts, err := prepare(termStmt, `INSERT INTO user_terms (user_sid, org_sid, path, elem, value, key) VALUES `, "(?, ?, ?, ?, ?, ?)", k)
+			if err != nil {
+				return err
+			}
+			if _, err := ts.ExecContext(ctx, terms[:6*k]...); err != nil {
+				return fmt.Errorf("store: seeding terms: %w", s.d.translate(err))
+			}
+			terms, rows = terms[6*k:], rows-k
+		}
+	}
+	return s.d.translate(tx.Commit())
+}
