@@ -262,7 +262,7 @@ func (h *handler) bulkRun(r *http.Request, op *bulkOp, ids map[string]string) *b
 	}
 	res.Location = rec.Header().Get("Location")
 	if res.Location == "" && op.Method != http.MethodDelete {
-		res.Location = h.base + path
+		res.Location = h.baseOf(r) + path
 	}
 	if op.Method == http.MethodPost {
 		var created struct {

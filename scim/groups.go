@@ -66,7 +66,7 @@ func (h *handler) getGroup(w http.ResponseWriter, r *http.Request) {
 	if notModified(w, r, g.Version) {
 		return
 	}
-	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.base)), g.Version)
+	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.baseOf(r))), g.Version)
 }
 
 // createGroup creates a group of the organization's users (R-SCIM-1); its
@@ -95,8 +95,8 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Location", h.base+"/Groups/"+string(g.SID))
-	writeResource(w, http.StatusCreated, p.apply(groupDoc(g, withMembers, h.base)), g.Version)
+	w.Header().Set("Location", h.baseOf(r)+"/Groups/"+string(g.SID))
+	writeResource(w, http.StatusCreated, p.apply(groupDoc(g, withMembers, h.baseOf(r))), g.Version)
 }
 
 // replaceGroup replaces a group's name, externalId and members (PUT).
@@ -139,7 +139,7 @@ func (h *handler) replaceGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.base)), g.Version)
+	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.baseOf(r))), g.Version)
 }
 
 // patchGroup applies a PatchOp to a group, all operations or none; it
@@ -201,7 +201,7 @@ func (h *handler) patchGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.base)), g.Version)
+	writeResource(w, http.StatusOK, p.apply(groupDoc(g, withMembers, h.baseOf(r))), g.Version)
 }
 
 func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request) {

@@ -43,10 +43,26 @@ type handler struct {
 
 type ctxKey struct{}
 
+// reqAuth is what a request was authenticated as, and the URL prefix of
+// the resources it is answered with.
+type reqAuth struct {
+	actor orgmodel.Actor
+	base  string
+}
+
 // actorOf returns the organization agent a request was authenticated as.
 func actorOf(ctx context.Context) orgmodel.Actor {
-	a, _ := ctx.Value(ctxKey{}).(orgmodel.Actor)
-	return a
+	a, _ := ctx.Value(ctxKey{}).(reqAuth)
+	return a.actor
+}
+
+// baseOf is the URL prefix of resources in answers to the request: the
+// handler's own, or the Organizations API's for its mount.
+func (h *handler) baseOf(r *http.Request) string {
+	if a, ok := r.Context().Value(ctxKey{}).(reqAuth); ok && a.base != "" {
+		return a.base
+	}
+	return h.base
 }
 
 // NewHandler returns the SCIM service, to be mounted at /scim/v2.
@@ -115,7 +131,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, reqAuth{actor: a})))
 	})
 }
 

@@ -229,7 +229,7 @@ func (h *handler) findGroups(r *http.Request, lp listParams) ([]map[string]any, 
 	}
 	docs := make([]map[string]any, len(gs))
 	for i, g := range gs {
-		docs[i] = p.apply(groupDoc(g, q.Members, h.base))
+		docs[i] = p.apply(groupDoc(g, q.Members, h.baseOf(r)))
 	}
 	return docs, total, nil
 }
@@ -300,7 +300,7 @@ func (h *handler) rootSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, g := range gs {
-			docs = append(docs, gp.apply(groupDoc(g, gq.Members, h.base)))
+			docs = append(docs, gp.apply(groupDoc(g, gq.Members, h.baseOf(r))))
 		}
 		total += n
 	}
@@ -321,14 +321,14 @@ func (h *handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 	if h.discoveryFiltered(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, spConfig(h.base))
+	writeJSON(w, http.StatusOK, spConfig(h.baseOf(r)))
 }
 
 func (h *handler) resourceTypes(w http.ResponseWriter, r *http.Request) {
 	if h.discoveryFiltered(w, r) {
 		return
 	}
-	docs := []map[string]any{resourceTypeDoc(users, h.base), resourceTypeDoc(groups, h.base)}
+	docs := []map[string]any{resourceTypeDoc(users, h.baseOf(r)), resourceTypeDoc(groups, h.baseOf(r))}
 	writeJSON(w, http.StatusOK, listResponse(len(docs), 1, docs))
 }
 
@@ -336,7 +336,7 @@ func (h *handler) resourceType(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	for _, rt := range []*resource{users, groups} {
 		if strings.EqualFold(rt.name, name) {
-			writeJSON(w, http.StatusOK, resourceTypeDoc(rt, h.base))
+			writeJSON(w, http.StatusOK, resourceTypeDoc(rt, h.baseOf(r)))
 			return
 		}
 	}
@@ -349,7 +349,7 @@ func (h *handler) schemas(w http.ResponseWriter, r *http.Request) {
 	}
 	var docs []map[string]any
 	for _, s := range allSchemas() {
-		docs = append(docs, schemaDoc(s, h.base))
+		docs = append(docs, schemaDoc(s, h.baseOf(r)))
 	}
 	writeJSON(w, http.StatusOK, listResponse(len(docs), 1, docs))
 }
@@ -358,7 +358,7 @@ func (h *handler) schema(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	for _, s := range allSchemas() {
 		if strings.EqualFold(s.ID, id) {
-			writeJSON(w, http.StatusOK, schemaDoc(s, h.base))
+			writeJSON(w, http.StatusOK, schemaDoc(s, h.baseOf(r)))
 			return
 		}
 	}

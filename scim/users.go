@@ -36,7 +36,7 @@ func (h *handler) renderUsers(r *http.Request, us []*orgmodel.User, p projection
 	}
 	out := make([]map[string]any, len(us))
 	for i, u := range us {
-		out[i] = p.apply(userDoc(u, gs[u.SID], withGroups, h.base))
+		out[i] = p.apply(userDoc(u, gs[u.SID], withGroups, h.baseOf(r)))
 	}
 	return out, nil
 }
@@ -92,8 +92,8 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	doc := p.apply(userDoc(u, nil, p.wants("groups"), h.base))
-	w.Header().Set("Location", h.base+"/Users/"+string(u.SID))
+	doc := p.apply(userDoc(u, nil, p.wants("groups"), h.baseOf(r)))
+	w.Header().Set("Location", h.baseOf(r)+"/Users/"+string(u.SID))
 	writeResource(w, http.StatusCreated, doc, u.Version)
 }
 
@@ -196,7 +196,7 @@ func (h *handler) patchUser(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, errStatus(http.StatusPreconditionFailed, "", "the user was changed since the version given in If-Match"))
 			return
 		}
-		doc := userDoc(cur, nil, false, h.base)
+		doc := userDoc(cur, nil, false, h.baseOf(r))
 		if err := patchUser(doc, string(cur.SID), ops); err != nil {
 			h.writeError(w, r, err)
 			return

@@ -52,7 +52,7 @@ func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
 
 	// The surfaces of CONTRACT.md, each an adapter's http.Handler over the
 	// same orgmodel.Service, mount here as their issues land:
-	//   r.Mount("/scim/v2", scim.NewHandler(…))       SCIM 2.0 for identity providers
+	//   package scim (/scim/v2, and /Organizations/{OR}/scim/Users for package api) is mounted by mountSCIM in scim.go
 	//   package sso (SAML, /login, /signup, …) is mounted by mountSSO in sso.go
 	//   package api (/2010-04-01, /Organizations, /v2/token, /openapi.json) is mounted by mountAPI in api.go
 	//   package console (/console/) is mounted by mountConsole in console.go

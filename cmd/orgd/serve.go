@@ -29,7 +29,7 @@ const (
 var serveCommand = &command{
 	name:     "serve",
 	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
-	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API, the admin console; the other surfaces arrive in later releases) and run the background jobs",
+	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API, SCIM 2.0 for identity providers, the admin console) and run the background jobs",
 	noActor:  true,
 	raw:      true,
 	setup: func(f *flagSet) action {
@@ -90,7 +90,8 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	m := newMetrics()
 	router := newRouter(log, c.db, m)
 	mountSSO(router, c.svc, c.opts.baseURL, log)
-	mountAPI(router, c.svc, c.opts.baseURL, log, nil)
+	mountAPI(router, c.svc, c.opts.baseURL, log, orgSCIMUsers(c.svc, c.opts.baseURL, log))
+	mountSCIM(router, c.svc, c.opts.baseURL, log)
 	mountConsole(router, c.svc, c.opts.baseURL, log)
 	srv := &http.Server{
 		Handler:           router,
@@ -149,6 +150,7 @@ func printBanner(w io.Writer, url, base, db string, smtp bool) {
 	fmt.Fprintf(&b, "orgd: serving on %s (%s)\n", url, mail)
 	fmt.Fprintf(&b, "orgd: health %s/healthz · readiness %s/readyz · metrics %s/metrics\n", url, url, url)
 	fmt.Fprintf(&b, "orgd: console %s/console/ — sign up at %s/signup (without --smtp the confirmation link is in the outbox: orgd mail list%s), then log in\n", strings.TrimRight(base, "/"), strings.TrimRight(base, "/"), dbFlag)
+	fmt.Fprintf(&b, "orgd: SCIM 2.0 for identity providers at %s/scim/v2 (give the IdP a token from orgd scim-token create --org OR…)\n", strings.TrimRight(base, "/"))
 	fmt.Fprintf(&b, "orgd: or create the first user and organization from the CLI with:\n")
 	fmt.Fprintf(&b, "        orgd signup%s --email you@corp.example --password 'at-least-12-characters' --name \"Corp\"\n", dbFlag)
 	_, _ = io.WriteString(w, b.String())

@@ -111,7 +111,12 @@ func TestServe_EndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 
 		resp, body = get(t, s.url+"/scim/v2/Users")
-		require.Equal(t, http.StatusNotFound, resp.StatusCode, "SCIM is not mounted yet")
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "SCIM is mounted and asks for its token")
+		require.JSONEq(t, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401",
+			"detail":"a bearer token is required (Authorization: Bearer <SCIM token>)"}`, body)
+
+		resp, body = get(t, s.url+"/no-such-surface")
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 		require.JSONEq(t, `{"error":"not found"}`, body)
 		id := resp.Header.Get("X-Request-Id")
 		require.NotEmpty(t, id)
@@ -134,7 +139,7 @@ func TestServe_EndToEnd(t *testing.T) {
 
 		var logged bool
 		for _, l := range logLines(t, s.stderr.String()) {
-			if l["msg"] == "http request" && l["path"] == "/scim/v2/Users" {
+			if l["msg"] == "http request" && l["path"] == "/no-such-surface" {
 				require.Equal(t, id, l["request_id"], "the log line carries the request id the client saw")
 				require.EqualValues(t, 404, l["status"])
 				logged = true
