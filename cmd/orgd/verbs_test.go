@@ -47,6 +47,15 @@ func TestCLI_EveryVerb(t *testing.T) {
 		require.Equal(t, "acme-labs.test", added.str("domain"))
 		require.Equal(t, "removed", f.ok("domain", "remove", "--org", A, "--domain", "acme-labs.test").str("status"))
 
+		// Groups, and what membership of one gives (SCIM manages members).
+		grp := f.ok("group", "create", "--org", A, "--name", "Support Team")
+		require.Regexp(t, `^GR[0-9a-f]{32}$`, grp.str("sid"))
+		f.refused(3, "", "group", "create", "--org", A, "--name", "SUPPORT team") // a conflict
+		mapped := f.ok("group", "map", "--org", A, "--group", grp.str("sid"), "--role", "administrator")
+		require.Equal(t, "administrator", mapped.str("role"))
+		require.Equal(t, "Support Team", find(f.ok("group", "list", "--org", A).list("groups"), "sid", grp.str("sid")).str("display_name"))
+		f.refused(2, "R-ROLE-4", "group", "map", "--org", A, "--group", grp.str("sid"), "--role", "owner")
+
 		// Credentials for the SCIM client and the Organizations API.
 		tok := f.ok("scim-token", "create", "--org", A)
 		require.Regexp(t, `^scim_[0-9a-f]{64}$`, tok.str("token"))
