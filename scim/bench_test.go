@@ -40,7 +40,20 @@ var (
 	bigEnv  *env
 	bigN    int
 	bigErr  error
+	bigTemp string // the database's directory when it is not kept
 )
+
+// TestMain removes the benchmarks' database unless ORGD_BENCH_DB keeps it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigEnv != nil {
+		bigEnv.db.Close()
+	}
+	if bigTemp != "" {
+		os.RemoveAll(bigTemp)
+	}
+	os.Exit(code)
+}
 
 func benchUsers() int {
 	if s := os.Getenv("BENCH_USERS"); s != "" {
@@ -67,7 +80,7 @@ func bigOrg(b *testing.B) *env {
 				bigErr = err
 				return
 			}
-			path = filepath.Join(dir, "orgd.db")
+			bigTemp, path = dir, filepath.Join(dir, "orgd.db")
 		} else if _, err := os.Stat(path); err == nil {
 			fresh = false
 		}

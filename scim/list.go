@@ -124,11 +124,6 @@ func listResponse(total, startIndex int, resources []map[string]any) map[string]
 	}
 }
 
-// userQuery compiles list parameters into a query on users.
-func userQuery(lp listParams) (orgmodel.Query, projection, error) {
-	return compileQuery(users, lp)
-}
-
 func compileQuery(r *resource, lp listParams) (orgmodel.Query, projection, error) {
 	var q orgmodel.Query
 	cond, err := compileFilter(r, lp.filter)
@@ -177,7 +172,7 @@ func (h *handler) queryUsers(w http.ResponseWriter, r *http.Request, lp listPara
 
 func (h *handler) findUsers(r *http.Request, lp listParams) ([]map[string]any, int, error) {
 	a := actorOf(r.Context())
-	q, p, err := userQuery(lp)
+	q, p, err := compileQuery(users, lp)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -625,12 +624,3 @@ type valueError struct {
 }
 
 func (e *valueError) Error() string { return e.msg }
-
-// attrNames lists the top-level attributes of a schema, for messages.
-func attrNames(s schema.Schema) []string {
-	var out []string
-	for _, a := range s.Attributes {
-		out = append(out, a.Name())
-	}
-	return out
-}
