@@ -149,6 +149,10 @@ type Query struct {
 	Limit  int
 	// Members asks for each group's members too (groups only).
 	Members bool
+	// MemberCounts asks for each group's number of members (groups only),
+	// counted by the store without loading any member, so that a list of
+	// groups costs the same for a group of 100,000 members as for one of 3.
+	MemberCounts bool
 }
 
 // Query limits: bounds on the work one query may cause.

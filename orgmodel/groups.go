@@ -26,6 +26,9 @@ type Group struct {
 	UpdatedAt   time.Time     `json:"date_updated"`
 	// Members is filled only when asked for (GetGroup with members).
 	Members []GroupMember `json:"-"`
+	// MemberCount is filled only when asked for (SearchGroups with
+	// Query.MemberCounts).
+	MemberCount int `json:"-"`
 }
 
 // GroupAccess is account access a group's members receive.
@@ -701,7 +704,8 @@ func (s *Service) SearchUsers(ctx context.Context, a Actor, org OrgSID, q Query)
 }
 
 // SearchGroups returns one page of org's groups matching q and how many
-// match in all; with q.Members each group carries its members.
+// match in all; with q.Members each group carries its members, with
+// q.MemberCounts its number of members.
 func (s *Service) SearchGroups(ctx context.Context, a Actor, org OrgSID, q Query) ([]*Group, int, error) {
 	if err := org.check("org"); err != nil {
 		return nil, 0, err
@@ -736,6 +740,19 @@ func (s *Service) SearchGroups(ctx context.Context, a Actor, org OrgSID, q Query
 			}
 			for _, g := range out {
 				g.Members = ms[g.SID]
+			}
+		}
+		if q.MemberCounts && len(out) > 0 {
+			sids := make([]GroupSID, len(out))
+			for i, g := range out {
+				sids[i] = g.SID
+			}
+			n, err := tx.CountGroupMembers(ctx, sids...)
+			if err != nil {
+				return err
+			}
+			for _, g := range out {
+				g.MemberCount = n[g.SID]
 			}
 		}
 		return nil

@@ -184,6 +184,12 @@ type Tx interface {
 	ListSetupLinks(ctx context.Context, org OrgSID) ([]*SetupLink, error)
 	// UpdateSetupLink writes a link's name, revocation and last use.
 	UpdateSetupLink(ctx context.Context, l *SetupLink) error
+	// CountGroupMembers returns how many members each of groups has (a
+	// group without members, or unknown, is absent), without reading them.
+	CountGroupMembers(ctx context.Context, groups ...GroupSID) (map[GroupSID]int, error)
+	// GroupMembersAfter returns up to limit members of group g whose SID
+	// sorts after after, in SID order (keyset paging on the membership key).
+	GroupMembersAfter(ctx context.Context, g GroupSID, after UserSID, limit int) ([]*User, error)
 	// --- end Console (issue 6) ---
 
 	// AppendAudit adds e to the audit log, filling SID and Seq.

@@ -217,6 +217,10 @@ func TestSQLiteHotQueriesUseIndexes(t *testing.T) {
 			_, err := tx.ListSetupLinks(ctx, org)
 			return err
 		}},
+		{"members of a group, by page", true, func(tx orgmodel.Tx) error {
+			_, err := tx.GroupMembersAfter(ctx, "GR00000000000000000000000000000001", user, 50)
+			return err
+		}},
 	}
 	for _, h := range hot {
 		err := db.InTx(ctx, func(tx orgmodel.Tx) error {
@@ -237,6 +241,24 @@ func TestSQLiteHotQueriesUseIndexes(t *testing.T) {
 				t.Errorf("%s: %q sorts instead of reading an index in order\n%s", h.name, q, strings.Join(plan, "\n"))
 			}
 		}
+	}
+}
+
+// TestSQLiteGroupMemberCountsUseTheKey: the console's member counts of a
+// page of groups (a statement built per number of groups, so not recorded
+// by the hot-query test's prepared path) search group_members by its key
+// (group_sid, user_sid), a WITHOUT ROWID table: a range of the key per
+// group, never a scan.
+func TestSQLiteGroupMemberCountsUseTheKey(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	for _, n := range []int{1, 25, sidsPerStatement} {
+		plan := queryPlan(t, db, countGroupMembersSQL(n))
+		if step := fullScan(plan); step != "" {
+			t.Errorf("%d groups: reads a whole table (%s)\n%s", n, step, strings.Join(plan, "\n"))
+		}
+		require.True(t, slices.ContainsFunc(plan, func(s string) bool {
+			return strings.HasPrefix(s, "SEARCH group_members USING ") && strings.Contains(s, "(group_sid=?)")
+		}), "%d groups: the count does not search the key\n%s", n, strings.Join(plan, "\n"))
 	}
 }
 

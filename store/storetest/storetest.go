@@ -49,6 +49,7 @@ var cases = []suiteCase{
 	{"Lists/AccountsFiltersAndPaging", listAccounts},
 	{"Lists/GrantsFiltersAndPaging", listGrants},
 	{"Lists/AuditFiltersNewestFirst", listAudit},
+	{"Lists/GroupMembersAndCounts", groupViews},
 	{"Isolation/OrganizationsSeeOnlyThemselves", isolation},
 	{"Isolation/MergeCandidateOfAnotherOrgIsHidden", mergeCandidateHidden},
 	{"R-ROLE-1/ConcurrentTransfersLeaveOneOwner", concurrentTransfers},
