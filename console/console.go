@@ -1,8 +1,9 @@
 // Package console is orgd's admin console at /console/: server-rendered
 // pages (html/template, assets embedded, no JavaScript needed) for every
 // Console > Admin flow of the seed — accounts, users, domains, SSO and
-// SCIM, the organization, the audit log — and setup links, which open only
-// the SSO and SCIM setup to a customer's IT administrator.
+// SCIM (with group → role / account mappings), the organization, the
+// audit log — and setup links, which open only the SSO and SCIM setup to a
+// customer's IT administrator.
 //
 // The console decides nothing: every action is one orgmodel.Service call
 // acting as the logged-in user (Actor{UserSID, Via: "console"}), and a
@@ -152,6 +153,9 @@ func NewHandler(cfg Config) http.Handler {
 			r.Post("/console/sso/idp-initiated", h.setIdPInitiated)
 			r.Post("/console/sso/scim-tokens", h.createSCIMToken)
 			r.Post("/console/sso/scim-tokens/{id}/revoke", h.revokeSCIMToken)
+			// Group mappings grant roles: never under /console/setup.
+			r.Get("/console/sso/groups/{sid}", h.groupPage)
+			r.Post("/console/sso/groups/{sid}/map", h.mapGroup)
 
 			r.Get("/console/org", h.orgPage)
 			r.Post("/console/org/rename", h.renameOrg)

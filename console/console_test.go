@@ -52,10 +52,13 @@ func TestLoginRequired(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
 	r := e.signup("owner@acme.test")
+	g, err := e.svc.CreateGroup(e.ctx, e.op, r.OrgSID, orgmodel.GroupInput{DisplayName: "Staff", Members: []orgmodel.UserSID{r.UserSID}})
+	require.NoError(t, err)
 	b := e.as(r.UserSID)
 	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|\son[a-z]+\s*=|javascript:|style="`)
 	for _, path := range []string{"/console/", "/console/accounts", "/console/accounts/" + string(r.AccountSID), "/console/users",
-		"/console/users/" + string(r.UserSID), "/console/domains", "/console/sso", "/console/org", "/console/audit", "/console/setup-links", "/console/nope"} {
+		"/console/users/" + string(r.UserSID), "/console/domains", "/console/sso", "/console/sso/groups/" + string(g.SID), "/console/org", "/console/audit",
+		"/console/setup-links", "/console/nope"} {
 		p := b.get(path)
 		csp := p.header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "default-src 'none'", path)

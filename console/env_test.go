@@ -2,6 +2,9 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/xml"
 	"io"
 	"log/slog"
@@ -11,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -109,7 +113,55 @@ const pw = "Corr3ct-Horse-Battery"
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"), slog.New(slog.DiscardHandler))
+	return newEnvOn(t, "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"))
+}
+
+// forEachDB runs fn on a fresh SQLite file and, when ORGD_TEST_POSTGRES is
+// set, on a fresh PostgreSQL database (for pages whose queries the store
+// builds per dialect).
+func forEachDB(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, newEnv(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, newEnvOn(t, postgresDB(t)))
+	})
+}
+
+// postgresDB creates a database of its own for t on the server
+// ORGD_TEST_POSTGRES names, drops it afterwards, and returns its DSN; it
+// skips t when the variable is unset.
+func postgresDB(t testing.TB) string {
+	t.Helper()
+	server := os.Getenv("ORGD_TEST_POSTGRES")
+	if server == "" {
+		t.Skip("ORGD_TEST_POSTGRES is not set; set it (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run this test on PostgreSQL too")
+	}
+	admin, err := sql.Open("pgx", server)
+	require.NoError(t, err)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	name := "t_" + hex.EncodeToString(b)
+	_, err = admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
+	require.NoError(t, err, "CREATE DATABASE on ORGD_TEST_POSTGRES")
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(server)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// newEnvOn is an env on the database dsn names.
+func newEnvOn(t testing.TB, dsn string) *env {
+	t.Helper()
+	db, err := store.Open(t.Context(), dsn, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, ctx: t.Context(), db: db, dns: &zone{txt: map[string][]string{}}, op: orgmodel.OperatorActor("cli"), log: &syncBuf{}}

@@ -26,6 +26,7 @@ type identityData struct {
 	Tokens   []*orgmodel.SCIMToken
 	NewToken *orgmodel.SCIMTokenResult // shown once, right after creation
 	TestURL  string                    // "" for a setup link: the test needs an administrator's session
+	Groups   *groupsList               // nil for a setup link: mapping groups grants roles
 }
 
 func (h *handler) identityPage(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +57,18 @@ func (h *handler) showIdentityWith(w http.ResponseWriter, r *http.Request, v *vi
 	d := &identityData{IdP: idp, SP: h.sp(me.org), SCIMURL: h.base + "/scim/v2", Tokens: tokens, NewToken: fresh}
 	if idp != nil && me.link == nil {
 		d.TestURL = "/sso/saml/" + string(me.org) + "/login?test=1"
+	}
+	if me.link == nil {
+		d.Groups, err = h.groupsOf(r, me)
+		if err != nil && orgmodel.KindOf(err) != orgmodel.KindInvalid {
+			h.errorPage(w, r, err)
+			return
+		}
+		if err != nil { // the search text: shown next to its form
+			v.Err = h.refuse(r, err, "groups")
+			v.status = v.Err.Status
+			d.Groups = &groupsList{}
+		}
 	}
 	v.Data = d
 	h.render(w, r, "identity.html", v)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -90,6 +91,25 @@ var funcs = template.FuncMap{
 		return "Restricted"
 	},
 	"eqs": func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	"num": num,
+}
+
+// num writes n with thousands separators (100,000).
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 var pages = func() map[string]*template.Template {
