@@ -299,9 +299,10 @@ func mailLink(t *testing.T, c *orgdCLI, addr, path string) string {
 // real browser against a real `orgd serve` (SQLite, a DNS server on
 // loopback, the outbox, a SAML IdP that signs real responses): sign up,
 // log in, create an account, add and verify a domain, set its sign-up
-// setting, configure SSO and log in through the IdP, invite a user who
-// accepts from the mail, reset a password, bulk import, merge after a
-// failing then passing preflight, set the HIPAA flag, read the audit log.
+// setting, configure SSO and log in through the IdP, map a group pushed
+// through SCIM to a role, invite a user who accepts from the mail, reset a
+// password, bulk import, merge after a failing then passing preflight, set
+// the HIPAA flag, read the audit log.
 func TestConsole_Browser(t *testing.T) {
 	startBrowser(t) // skips without Chromium
 	c := newCLI(t, "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"))
@@ -421,6 +422,41 @@ func TestConsole_Browser(t *testing.T) {
 	require.Contains(t, owner.main(), "Connection test passed")
 	owner.open("/console/sso")
 	require.Regexp(t, `(?i)connection test passed \d{4}-`, owner.main())
+
+	// A group the IdP pushes through SCIM, mapped in the console to the
+	// Administrator role and billing on Production: its member has them.
+	scimToken := c.ok("scim-token", "create", "--org", primeOrg, "--name", "okta").str("token")
+	code, _, dana := scimCall(t, "POST", s.url+"/scim/v2/Users", scimToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "dana@acme.test", "active": true})
+	require.Equal(t, http.StatusCreated, code, "%v", dana)
+	code, _, grp := scimCall(t, "POST", s.url+"/scim/v2/Groups", scimToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Platform admins",
+		"members": []any{map[string]any{"value": dana["id"]}}})
+	require.Equal(t, http.StatusCreated, code, "%v", grp)
+	roleOf := func(email string) string {
+		for _, u := range c.ok("user", "list", "--org", primeOrg).list("users") {
+			if u.str("email") == email {
+				return u.str("role")
+			}
+		}
+		t.Fatalf("no user %s", email)
+		return ""
+	}
+	require.Equal(t, "standard", roleOf("dana@acme.test"))
+	owner.open("/console/sso")
+	require.Contains(t, owner.text("table.groups"), "Platform admins 1 nothing")
+	owner.click(`table.groups a[href$="#map"]`)
+	prodSID := strings.TrimPrefix(prodPath, "/console/accounts/")
+	owner.check(`input[name=role][value=administrator]`)
+	owner.check(`input[name=account][value="` + prodSID + `"]`)
+	owner.do("pick the account role", chromedp.SetValue(chromedp.CSS("#role-"+prodSID), "billing"))
+	owner.click(`#map button[type=submit]`)
+	require.Contains(t, owner.main(), `Members of "Platform admins" now get the Administrator role, billing on Production`)
+	require.Contains(t, owner.text("#members + .table-wrap table"), "dana@acme.test administrator active")
+	require.Equal(t, "administrator", roleOf("dana@acme.test"), "mapping the group did not make its member an Administrator")
+	shot.take(owner, "group-mapping")
+	owner.open("/console/sso")
+	require.Contains(t, owner.text("table.groups"), "Platform admins 1 the Administrator role, billing on Production")
 	shot.take(owner, "sso")
 	owner.open("/console/domains")
 	owner.click(`form[action="/console/domains/acme.test/sso"] button`)
@@ -541,7 +577,7 @@ func TestConsole_Browser(t *testing.T) {
 	owner.open("/console/audit")
 	log := owner.text("table.audit")
 	for _, action := range []string{"org.merge", "account.hipaa", "org.baa_record", "user.password_reset", "domain.verify",
-		"domain.configure", "sso.idp_set", "sso.idp_tested", "user.invite", "account.create", "setup_link.create"} {
+		"domain.configure", "sso.idp_set", "sso.idp_tested", "user.invite", "account.create", "setup_link.create", "group.map"} {
 		require.Contains(t, log, action)
 	}
 	owner.fill("#f-action", "user.")
