@@ -215,11 +215,13 @@ type dnsServer struct {
 	mu   sync.Mutex
 	txt  map[string][]string
 	tcp  atomic.Int32 // queries over TCP
+	// asked counts the questions received per lower-case FQDN.
+	asked map[string]int
 }
 
 func startDNS(t *testing.T) *dnsServer {
 	t.Helper()
-	s := &dnsServer{txt: map[string][]string{}}
+	s := &dnsServer{txt: map[string][]string{}, asked: map[string]int{}}
 	var pc net.PacketConn
 	var ln net.Listener
 	for try := 0; ln == nil; try++ {
@@ -269,12 +271,23 @@ func (s *dnsServer) remove(name string) {
 	delete(s.txt, dns.Fqdn(strings.ToLower(name)))
 }
 
+// queries returns how many questions each name received (lower-case
+// FQDN), and forgets them.
+func (s *dnsServer) queries() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.asked
+	s.asked = map[string]int{}
+	return q
+}
+
 func (s *dnsServer) answer(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(req)
 	m.Authoritative = true
 	s.mu.Lock()
 	for _, q := range req.Question {
+		s.asked[strings.ToLower(q.Name)]++
 		vals, ok := s.txt[strings.ToLower(q.Name)]
 		if !ok {
 			m.Rcode = dns.RcodeNameError
