@@ -175,3 +175,72 @@ func claimDomainChecks(e *env) {
 	require.NoError(t, err)
 	require.Empty(t, none, "a claimed domain is not due again until the next round")
 }
+
+// claimExpiredLinks checks that replicas expiring imports take disjoint
+// batches: each expired pending link is removed (and so audited) by one
+// transaction only, and links not expired or not pending stay.
+func claimExpiredLinks(e *env) {
+	t, ctx := e.t, e.ctx
+	home, owner := newOrg("exporter")
+	imp, impOwner := newOrg("expirer")
+	now := at(30 * 24 * time.Hour)
+	const total = 13
+	want := map[orgmodel.AccountSID]bool{}
+	var keep []*orgmodel.AccountLink
+	e.inTx(func(tx orgmodel.Tx) error {
+		require.NoError(t, e.createOrg(tx, home, owner))
+		require.NoError(t, e.createOrg(tx, imp, impOwner))
+		for i := range total + 2 {
+			a := newAccount(home.SID, owner.SID, "")
+			require.NoError(t, tx.CreateAccount(ctx, a))
+			l := &orgmodel.AccountLink{OrgSID: imp.SID, AccountSID: a.SID, Relation: orgmodel.RelationPending,
+				RequestedBy: "operator", TokenHash: orgmodel.HashToken(fmt.Sprintf("imp_x%d", i)),
+				ExpiresAt: ptr(now.Add(-time.Duration(i+1) * time.Minute)), CreatedAt: at(0)}
+			switch i {
+			case total: // not expired yet
+				l.ExpiresAt = ptr(now.Add(time.Minute))
+				keep = append(keep, l)
+			case total + 1: // independent: never expires
+				l.Relation, l.TokenHash, l.ExpiresAt = orgmodel.RelationIndependent, "", nil
+				keep = append(keep, l)
+			default:
+				want[a.SID] = true
+			}
+			require.NoError(t, tx.PutLink(ctx, l))
+		}
+		return nil
+	})
+	expire := func(n int) ([]*orgmodel.AccountLink, error) {
+		var got []*orgmodel.AccountLink
+		err := e.st.InTx(ctx, func(tx orgmodel.Tx) (err error) { got, err = tx.DeleteExpiredLinks(ctx, now, n); return err })
+		return got, err
+	}
+	results := make([][]*orgmodel.AccountLink, 3)
+	errs := race(
+		func() (err error) { results[0], err = expire(4); return err },
+		func() (err error) { results[1], err = expire(4); return err },
+		func() (err error) { results[2], err = expire(4); return err },
+	)
+	require.NoError(t, errors.Join(errs...))
+	rest, err := expire(100)
+	require.NoError(t, err)
+	gone := map[orgmodel.AccountSID]bool{}
+	for _, r := range append(results, rest) {
+		require.LessOrEqual(t, len(r), 100)
+		for _, l := range r {
+			require.False(t, gone[l.AccountSID], "link of %s expired twice", l.AccountSID)
+			require.True(t, want[l.AccountSID], "only expired pending links expire (got %s)", l.AccountSID)
+			gone[l.AccountSID] = true
+		}
+	}
+	require.Len(t, gone, total, "every expired link expires once")
+	none, err := expire(100)
+	require.NoError(t, err)
+	require.Empty(t, none)
+	e.read(func(tx orgmodel.Tx) error {
+		ls, err := tx.ListLinks(ctx, imp.SID, "")
+		require.NoError(t, err)
+		require.Len(t, ls, len(keep), "the links not due stay")
+		return nil
+	})
+}

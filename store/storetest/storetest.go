@@ -63,6 +63,7 @@ var cases = []suiteCase{
 	{"Backstops/ForeignKeysAndDuplicates", backstopForeignKeys},
 	{"Claims/OutboxClaimsAreDisjoint", claimMail},
 	{"Claims/DomainChecksAreDisjoint", claimDomainChecks},
+	{"Claims/ExpiredImportsAreDisjoint", claimExpiredLinks},
 	{"Tx/RollbackOnError", txRollback},
 	{"Tx/ReadRefusesWrites", readRefusesWrites},
 }
