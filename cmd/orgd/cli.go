@@ -70,7 +70,7 @@ type options struct {
 // commands lists every verb, grouped by noun, in the order help shows them.
 func commands() []*command {
 	return slices.Concat(signupCommands, orgCommands, userCommands, accountCommands,
-		domainCommands, groupCommands, credentialCommands, opsCommands)
+		domainCommands, groupCommands, credentialCommands, opsCommands, dataCommands)
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/orgd/orgd/store"
+)
+
+// Whole-database operations: they open what they need themselves (raw),
+// since restore must not create the database it is about to replace.
+var dataCommands = []*command{
+	{
+		name: "backup", synopsis: "--out FILE [--db sqlite:PATH]", noActor: true, raw: true,
+		summary: "write a consistent copy of the SQLite database to a new file, also while orgd serve runs, and check it",
+		setup: func(f *flagSet) action {
+			out := f.str("out", "the backup `FILE` to create (never overwritten)", true)
+			return func(ctx context.Context, c *call) (any, error) {
+				if _, err := sqlitePath("--db", c.opts.db); err != nil {
+					return nil, err
+				}
+				db, err := store.Open(ctx, c.opts.db, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return nil, &operatorError{"cannot open the database: " + err.Error()}
+				}
+				defer db.Close()
+				rep, err := db.Backup(ctx, *out)
+				if err != nil {
+					return nil, err
+				}
+				return printed(c, map[string]any{"status": "backed-up", "db": c.opts.db, "out": rep.Path, "bytes": rep.Bytes,
+					"schema_version": rep.SchemaVersion, "integrity": rep.Integrity, "rows": rep.Rows})
+			}
+		},
+	},
+	{
+		name: "restore", synopsis: "--in FILE --db sqlite:PATH [--force]", noActor: true, raw: true,
+		summary: "replace the SQLite database by a checked backup (refused while a server has it open, and over data without --force)",
+		setup: func(f *flagSet) action {
+			in := f.str("in", "the backup `FILE` made by orgd backup", true)
+			force := f.boolean("force", "replace a database that holds data")
+			return func(ctx context.Context, c *call) (any, error) {
+				dst, err := sqlitePath("--db", c.opts.db)
+				if err != nil {
+					return nil, err
+				}
+				from, err := store.RestoreSQLite(ctx, *in, dst, *force)
+				if err != nil {
+					return nil, err
+				}
+				// Open migrates a backup of an older orgd to this one's schema.
+				db, err := store.Open(ctx, c.opts.db, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return nil, &operatorError{"the backup was restored but does not open: " + err.Error()}
+				}
+				db.Close()
+				rep, err := store.InspectSQLite(ctx, dst)
+				if err != nil {
+					return nil, &operatorError{"the backup was restored but does not check out: " + err.Error()}
+				}
+				return printed(c, map[string]any{"status": "restored", "db": c.opts.db, "in": *in,
+					"backup_schema_version": from.SchemaVersion, "schema_version": rep.SchemaVersion,
+					"integrity": rep.Integrity, "rows": rep.Rows})
+			}
+		},
+	},
+	{
+		name: "migrate-data", synopsis: "--from sqlite:PATH --to postgres://…", noActor: true, raw: true,
+		summary: "copy every row of a SQLite database into an empty PostgreSQL database, in one transaction, checking row counts",
+		setup: func(f *flagSet) action {
+			from := f.str("from", "the SQLite database to copy, `sqlite:PATH`", true)
+			to := f.str("to", "the PostgreSQL database to fill, `postgres://…` (created empty; migrated here)", true)
+			f.check(func() error {
+				if _, err := sqlitePath("--from", *from); err != nil {
+					return err
+				}
+				if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
+					return f.usageErr("--to must be a postgres:// DSN")
+				}
+				return nil
+			})
+			return func(ctx context.Context, c *call) (any, error) {
+				src, err := store.Open(ctx, *from, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return nil, &operatorError{"cannot open the source database: " + err.Error()}
+				}
+				defer src.Close()
+				dst, err := store.Open(ctx, *to, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return nil, &operatorError{"cannot open the target database: " + err.Error()}
+				}
+				defer dst.Close()
+				rep, err := store.CopyData(ctx, src, dst)
+				if err != nil {
+					return nil, err
+				}
+				var total int64
+				for _, n := range rep.Rows {
+					total += n
+				}
+				return printed(c, map[string]any{"status": "copied", "from": *from, "to": "postgres",
+					"schema_version": rep.SchemaVersion, "tables": rep.Tables, "rows": rep.Rows, "total_rows": total})
+			}
+		},
+	},
+}
+
+// printed writes a raw verb's result as the CLI's one JSON object.
+func printed(c *call, v any) (any, error) {
+	return v, writeJSON(c.stdout, v)
+}
+
+// sqlitePath is the file of a sqlite:PATH (or bare path) DSN; flag names
+// the setting in the error for anything else.
+func sqlitePath(flag, dsn string) (string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", &usageError{fmt.Sprintf("%s is a PostgreSQL database; this verb works on SQLite files (back up PostgreSQL with pg_dump, see the README's \"Scale out\")", flag)}
+	case strings.Contains(dsn, "://"):
+		return "", &usageError{fmt.Sprintf("%s must be sqlite:PATH", flag)}
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if p == "" {
+		return "", &usageError{fmt.Sprintf("%s names no file", flag)}
+	}
+	return filepath.Clean(p), nil
+}
