@@ -315,19 +315,6 @@ func checkReplaceable(ctx context.Context, dst string, force bool) error {
 	refuse := func(format string, args ...any) error {
 		return &orgmodel.RuleError{Kind: orgmodel.KindConflict, Field: "db", Msg: fmt.Sprintf(format, args...)}
 	}
-	if !force {
-		rep, err := InspectSQLite(ctx, dst)
-		if err != nil {
-			return refuse("%s exists and is not an empty orgd database (%v); give --force to replace it", dst, err)
-		}
-		var n int64
-		for _, c := range rep.Rows {
-			n += c
-		}
-		if n > 0 {
-			return refuse("%s holds data (organizations: %d, users: %d, rows in all: %d); give --force to replace it", dst, rep.Rows["orgs"], rep.Rows["users"], n)
-		}
-	}
 	// Leaving WAL mode needs the only connection to the file: it fails
 	// while a server has it open, and checkpoints the WAL otherwise.
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: dst}).EscapedPath()+"?_pragma=busy_timeout(2000)")
@@ -335,12 +322,39 @@ func checkReplaceable(ctx context.Context, dst string, force bool) error {
 		return err
 	}
 	defer db.Close()
-	var mode string
+	db.SetMaxOpenConns(1)
+	var was, mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&was); err != nil {
+		if force {
+			return nil
+		}
+		return refuse("%s exists and is not a SQLite database (%v); give --force to replace it", dst, err)
+	}
 	err = db.QueryRowContext(ctx, `PRAGMA journal_mode=DELETE`).Scan(&mode)
 	if err != nil || !strings.EqualFold(mode, "delete") {
 		return refuse("%s is in use (stop orgd serve and every other process using it, then restore)", dst)
 	}
-	return nil
+	if force {
+		return nil
+	}
+	var data error
+	rep, err := InspectSQLite(ctx, dst)
+	if err != nil {
+		data = refuse("%s exists and is not an empty orgd database (%v); give --force to replace it", dst, err)
+	} else {
+		var n int64
+		for _, c := range rep.Rows {
+			n += c
+		}
+		if n > 0 {
+			data = refuse("%s holds data (organizations: %d, users: %d, rows in all: %d); give --force to replace it", dst, rep.Rows["orgs"], rep.Rows["users"], n)
+		}
+	}
+	if data != nil && !strings.EqualFold(was, mode) {
+		// Refused: leave the file as it was.
+		_, _ = db.ExecContext(ctx, `PRAGMA journal_mode=`+was)
+	}
+	return data
 }
 
 func copyFile(src, dst string) error {
