@@ -23,20 +23,37 @@ type IdPConfig struct {
 // login before enforcement can be turned on again; domains that enforce SSO
 // keep enforcing (turning enforcement off is a separate, explicit change).
 func (s *Service) SetIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig) (*IdP, error) {
+	p, _, err := s.setIdP(ctx, a, org, c, nil)
+	return p, err
+}
+
+// RefreshIdP stores c, metadata fetched again from org's metadata URL,
+// only while the stored metadata is still was, the one the refresh
+// started from: when another replica's refresh stored it first, or an
+// administrator changed the configuration meanwhile, nothing is written
+// and it reports false. So a refresh that every replica runs changes the
+// configuration, and audits it, once.
+func (s *Service) RefreshIdP(ctx context.Context, org OrgSID, was string, c IdPConfig) (bool, error) {
+	_, changed, err := s.setIdP(ctx, SystemActor, org, c, &was)
+	return changed, err
+}
+
+func (s *Service) setIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig, was *string) (*IdP, bool, error) {
 	if err := org.check("org"); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if strings.TrimSpace(c.EntityID) == "" || len(c.EntityID) > 1024 {
-		return nil, Invalid("entity_id", "the identity provider's entity ID is missing or longer than 1024 bytes")
+		return nil, false, Invalid("entity_id", "the identity provider's entity ID is missing or longer than 1024 bytes")
 	}
 	u, err := url.Parse(c.SSOURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, Invalid("sso_url", "the identity provider's SSO URL %q is not an http(s) URL", c.SSOURL)
+		return nil, false, Invalid("sso_url", "the identity provider's SSO URL %q is not an http(s) URL", c.SSOURL)
 	}
 	if len(c.MetadataXML) > 1<<20 {
-		return nil, Invalid("metadata", "the metadata is larger than 1 MiB")
+		return nil, false, Invalid("metadata", "the metadata is larger than 1 MiB")
 	}
 	var out *IdP
+	changed := false
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
@@ -48,6 +65,10 @@ func (s *Service) SetIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig) 
 		before, err := tx.GetIdP(ctx, org)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
+		}
+		if was != nil && (before == nil || before.MetadataXML != *was || before.MetadataURL != c.MetadataURL) {
+			out = before
+			return nil
 		}
 		p := &IdP{OrgSID: org, EntityID: c.EntityID, SSOURL: c.SSOURL, MetadataXML: c.MetadataXML,
 			MetadataURL: c.MetadataURL, AllowIdPInitiated: c.AllowIdPInitiated, EmailAttribute: c.EmailAttribute,
@@ -61,10 +82,10 @@ func (s *Service) SetIdP(ctx context.Context, a Actor, org OrgSID, c IdPConfig) 
 		if err := tx.PutIdP(ctx, p); err != nil {
 			return err
 		}
-		out = p
+		out, changed = p, true
 		return s.audit(ctx, tx, a, org, "sso.idp_set", string(org), before, p)
 	})
-	return out, err
+	return out, changed, err
 }
 
 // GetIdP returns org's identity provider (any member).

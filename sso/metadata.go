@@ -248,7 +248,8 @@ func readFileCapped(path string) ([]byte, error) {
 // configured from a URL, and stores it when it changed and still checks
 // out (new signing certificates take effect; a failed download keeps the
 // metadata in use). Run it every MetadataRefreshEvery on one replica or
-// all: each refresh is one idempotent SetIdP. It returns how many changed.
+// all: a change is stored, and audited, once (Service.RefreshIdP stores
+// it only over the metadata it replaces). It returns how many it changed.
 func RefreshMetadata(ctx context.Context, svc *orgmodel.Service, client *http.Client, log *slog.Logger) (int, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -277,13 +278,16 @@ func RefreshMetadata(ctx context.Context, svc *orgmodel.Service, client *http.Cl
 				log.Warn("sso: metadata refresh failed; keeping the metadata in use", "org", p.OrgSID, "err", err)
 				continue
 			}
-			_, err = svc.SetIdP(ctx, orgmodel.SystemActor, p.OrgSID, orgmodel.IdPConfig{
+			stored, err := svc.RefreshIdP(ctx, p.OrgSID, p.MetadataXML, orgmodel.IdPConfig{
 				EntityID: m.EntityID, SSOURL: m.SSOURL, MetadataXML: string(data), MetadataURL: p.MetadataURL,
 				AllowIdPInitiated: p.AllowIdPInitiated, EmailAttribute: p.EmailAttribute,
 			})
 			if err != nil {
 				log.Warn("sso: metadata refresh refused", "org", p.OrgSID, "err", err)
 				continue
+			}
+			if !stored {
+				continue // another replica stored it first, or the configuration changed meanwhile
 			}
 			changed++
 			log.Info("sso: metadata refreshed", "org", p.OrgSID, "entity_id", m.EntityID, "signing_certs", len(m.Certs))

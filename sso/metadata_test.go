@@ -109,11 +109,30 @@ func TestConfigureAndRefresh(t *testing.T) {
 	mu.Lock()
 	served = e.idp.Metadata(next)
 	mu.Unlock()
+	old, err := e.svc.LoadIdP(e.ctx, e.org)
+	require.NoError(t, err)
+	idpSets := func() int {
+		evs, err := e.svc.ListAudit(e.ctx, e.op, orgmodel.AuditFilter{OrgSID: e.org, Action: "sso.idp_set", Limit: 1000})
+		require.NoError(t, err)
+		return len(evs)
+	}
+	setsBefore := idpSets()
 	n, err = sso.RefreshMetadata(e.ctx, e.svc, srv.Client(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	p, err = e.svc.LoadIdP(e.ctx, e.org)
 	require.NoError(t, err)
+	assert.Equal(t, setsBefore+1, idpSets(), "the change is audited")
+	// Another replica's refresh that started from the old metadata stores
+	// nothing: the change is made, and audited, once.
+	stored, err := e.svc.RefreshIdP(e.ctx, e.org, old.MetadataXML, orgmodel.IdPConfig{EntityID: p.EntityID, SSOURL: p.SSOURL,
+		MetadataXML: p.MetadataXML, MetadataURL: p.MetadataURL, AllowIdPInitiated: p.AllowIdPInitiated})
+	require.NoError(t, err)
+	assert.False(t, stored)
+	assert.Equal(t, setsBefore+1, idpSets())
+	n, err = sso.RefreshMetadata(e.ctx, e.svc, srv.Client(), nil)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing new at the URL")
 	m, err := sso.ParseMetadata([]byte(p.MetadataXML))
 	require.NoError(t, err)
 	assert.Len(t, m.Certs, 2)
