@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -49,11 +52,25 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 	bin := buildOrgd(t)
 	dns := startDNS(t)
 	mx := startSMTP(t)
+	// An IdP publishing its metadata at an https URL the replicas trust.
+	var mdMu sync.Mutex
+	var mdServed []byte
+	var mdFetches atomic.Int32
+	mdSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mdFetches.Add(1)
+		mdMu.Lock()
+		defer mdMu.Unlock()
+		_, _ = w.Write(mdServed)
+	}))
+	t.Cleanup(mdSrv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: mdSrv.Certificate().Raw}), 0o600))
+	env := []string{"SSL_CERT_FILE=" + caFile}
 	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--base-url", lbURL,
 		"--dns-server", dns.addr, "--smtp", "smtp://" + mx.addr, "--mail-interval", "100ms"}
 
 	// Migrations once: both start on the empty database together.
-	reps := startReplicas(t, bin, serveArgs, 2)
+	reps := startReplicas(t, bin, serveArgs, env, 2)
 	r1, r2 := reps[0], reps[1]
 	migrations := checkMigratedOnce(t, dsn)
 	for _, r := range reps {
@@ -255,6 +272,15 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 				return err
 			}
 		}
+		// The IdP now publishes its metadata at a URL, with a second key.
+		p, err := tx.GetIdP(t.Context(), orgmodel.OrgSID(org))
+		if err != nil {
+			return err
+		}
+		p.MetadataURL = mdSrv.URL + "/metadata"
+		if err := tx.PutIdP(t.Context(), p); err != nil {
+			return err
+		}
 		expired := time.Now().Add(-time.Hour)
 		for _, a := range imports {
 			l := &orgmodel.AccountLink{OrgSID: orgmodel.OrgSID(org), AccountSID: orgmodel.AccountSID(a), Relation: orgmodel.RelationPending,
@@ -266,8 +292,12 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 		return nil
 	}))
 	dns.queries() // forget the set-up's
+	mdMu.Lock()
+	mdServed = idp.Metadata(ssotest.NewIdP(t, "https://idp.rep.test/metadata", "idp.rep.test", time.Now()))
+	mdMu.Unlock()
+	idpSets := len(c.ok("audit", "list", "--org", org, "--action", "sso.idp_set").list("events"))
 
-	reps = startReplicas(t, bin, serveArgs, 2)
+	reps = startReplicas(t, bin, serveArgs, env, 2)
 	r1, r2 = reps[0], reps[1]
 	require.Equal(t, migrations, checkMigratedOnce(t, dsn), "nothing more to migrate")
 
@@ -309,6 +339,24 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 		require.Equal(t, nImports, r1.jobItems(t, "import-expiry")+r2.jobItems(t, "import-expiry"))
 	})
 
+	t.Run("a metadata change is stored once", func(t *testing.T) {
+		for _, r := range reps {
+			eventually(t, r.name+" finishes its first metadata refresh", func() bool { return r.jobRuns(t, "sso-metadata-refresh") >= 1 })
+		}
+		require.EqualValues(t, 2, mdFetches.Load(), "each replica fetched the metadata")
+		require.Len(t, c.ok("audit", "list", "--org", org, "--action", "sso.idp_set").list("events"), idpSets+1, "one change, one event")
+		require.Equal(t, 1, r1.jobItems(t, "sso-metadata-refresh")+r2.jobItems(t, "sso-metadata-refresh"))
+		db := openStore(t, dsn)
+		require.NoError(t, db.Read(t.Context(), func(tx orgmodel.Tx) error {
+			p, err := tx.GetIdP(t.Context(), orgmodel.OrgSID(org))
+			require.NoError(t, err)
+			mdMu.Lock()
+			defer mdMu.Unlock()
+			require.Equal(t, string(mdServed), p.MetadataXML)
+			return nil
+		}))
+	})
+
 	for _, r := range reps {
 		r.stop(t)
 		require.NotContains(t, r.stderr.String(), `"level":"ERROR"`, "%s logged an error", r.name)
@@ -337,16 +385,17 @@ type replica struct {
 	err    error
 }
 
-// startReplicas starts n processes of bin with args at the same moment and
-// waits until each serves.
-func startReplicas(t *testing.T, bin string, args []string, n int) []*replica {
+// startReplicas starts n processes of bin with args (and env added to the
+// test's, less orgd's variables) at the same moment and waits until each
+// serves.
+func startReplicas(t *testing.T, bin string, args, env []string, n int) []*replica {
 	t.Helper()
 	reps := make([]*replica, n)
 	for i := range reps {
 		r := &replica{name: "replica " + strconv.Itoa(i+1), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 		r.cmd = exec.Command(bin, args...)
 		r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
-		r.cmd.Env = replicaEnv()
+		r.cmd.Env = append(replicaEnv(), env...)
 		reps[i] = r
 	}
 	var wg sync.WaitGroup
