@@ -530,7 +530,33 @@ func copyTable(ctx context.Context, src *sql.Tx, dst pgx.Tx, table string) (int6
 	for i, c := range cols {
 		quoted[i] = quoteIdent(c)
 	}
-	srows, err := src.QueryContext(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM `+quoteIdent(table))
+	// In primary-key order: the audit log and the outbox go in as they were
+	// written.
+	pk, err := dst.Query(ctx, `SELECT a.attname FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+		WHERE i.indrelid = $1::regclass AND i.indisprimary
+		ORDER BY array_position(i.indkey::int2[], a.attnum)`, quoteIdent(table))
+	if err != nil {
+		return 0, err
+	}
+	var order []string
+	for pk.Next() {
+		var c string
+		if err := pk.Scan(&c); err != nil {
+			pk.Close()
+			return 0, err
+		}
+		order = append(order, quoteIdent(c))
+	}
+	pk.Close()
+	if err := pk.Err(); err != nil {
+		return 0, err
+	}
+	q := `SELECT ` + strings.Join(quoted, ", ") + ` FROM ` + quoteIdent(table)
+	if len(order) > 0 {
+		q += ` ORDER BY ` + strings.Join(order, ", ")
+	}
+	srows, err := src.QueryContext(ctx, q)
 	if err != nil {
 		return 0, fmt.Errorf("reading the source: %w", err)
 	}
