@@ -182,6 +182,9 @@ func (s *DB) Backup(ctx context.Context, path string) (*FileReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: backup: %w", err)
 	}
+	if err := dirExists("out", abs); err != nil {
+		return nil, err
+	}
 	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
 		_ = os.Remove(abs)
 		return nil, fmt.Errorf("store: backup: VACUUM INTO %s: %w", abs, err)
@@ -287,6 +290,9 @@ func RestoreSQLite(ctx context.Context, src, dst string, force bool) (*FileRepor
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store: restore: %w", err)
 	}
+	if err := dirExists("db", dst); err != nil {
+		return nil, err
+	}
 	tmp := dst + ".restoring"
 	if err := copyFile(src, tmp); err != nil {
 		_ = os.Remove(tmp)
@@ -355,6 +361,15 @@ func checkReplaceable(ctx context.Context, dst string, force bool) error {
 		_, _ = db.ExecContext(ctx, `PRAGMA journal_mode=`+was)
 	}
 	return data
+}
+
+// dirExists checks that the directory of the file that flag names exists.
+func dirExists(flag, file string) error {
+	dir := filepath.Dir(file)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return &orgmodel.RuleError{Kind: orgmodel.KindInvalid, Field: flag, Msg: fmt.Sprintf("--%s: the directory %s does not exist", flag, dir)}
+	}
+	return nil
 }
 
 func copyFile(src, dst string) error {

@@ -84,13 +84,16 @@ func TestBackupRestore_WhileServing(t *testing.T) {
 	}
 	require.Equal(t, len(invs), mails, "one mail per invitation")
 
+	code, o := f.fail("backup", "--out", filepath.Join(dir, "no-such-dir", "b.db"))
+	require.Equal(t, 2, code)
+	require.Contains(t, o.str("error"), "no-such-dir")
 	again := f.run("backup", "--out", backup)
 	require.Equal(t, 3, again.code, "a backup never overwrites: %s", again.stderr)
 	require.Contains(t, again.stderr, "already exists")
 
 	// Never over a database in use, even with --force.
 	for _, args := range [][]string{{"restore", "--in", backup}, {"restore", "--in", backup, "--force"}} {
-		code, o := f.fail(args...)
+		code, o = f.fail(args...)
 		require.Equal(t, 3, code, args)
 		require.Contains(t, o.str("error"), "in use", args)
 	}
@@ -110,7 +113,7 @@ func TestBackupRestore_WhileServing(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(dir, "restored.db")))
 	other := newCLI(t, "sqlite:"+restored)
 	other.ok("signup", "--email", "someone@other-corp.test", "--password", testPassword)
-	code, o := other.fail("restore", "--in", backup)
+	code, o = other.fail("restore", "--in", backup)
 	require.Equal(t, 3, code)
 	require.Contains(t, o.str("error"), "holds data")
 	require.Contains(t, o.str("error"), "--force")
