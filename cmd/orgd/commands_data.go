@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/store"
 )
 
@@ -19,8 +21,12 @@ var dataCommands = []*command{
 		setup: func(f *flagSet) action {
 			out := f.str("out", "the backup `FILE` to create (never overwritten)", true)
 			return func(ctx context.Context, c *call) (any, error) {
-				if _, err := sqlitePath("--db", c.opts.db); err != nil {
+				path, err := sqlitePath("--db", c.opts.db)
+				if err != nil {
 					return nil, err
+				}
+				if _, err := os.Stat(path); err != nil {
+					return nil, &orgmodel.RuleError{Kind: orgmodel.KindNotFound, Field: "db", Msg: fmt.Sprintf("--db: there is no database at %s", path)}
 				}
 				db, err := store.Open(ctx, c.opts.db, slog.New(slog.DiscardHandler))
 				if err != nil {

@@ -154,6 +154,14 @@ func TestBackupRestore_WhileServing(t *testing.T) {
 	require.Equal(t, "restored", tc.ok("restore", "--in", backup, "--force").str("status"))
 	require.Equal(t, bc.ok("audit", "list", "--limit", "1000"), tc.ok("audit", "list", "--limit", "1000"))
 
+	// Nothing to back up: no database is created.
+	nothing := filepath.Join(dir, "nothing.db")
+	code, o = newCLI(t, "sqlite:"+nothing).fail("backup", "--out", filepath.Join(dir, "nothing-backup.db"))
+	require.Equal(t, 4, code)
+	require.Contains(t, o.str("error"), "no database at")
+	_, err = os.Stat(nothing)
+	require.ErrorIs(t, err, os.ErrNotExist)
+
 	// PostgreSQL is backed up with its own tools.
 	pg := newCLI(t, "postgres://orgd@127.0.0.1:1/orgd")
 	code, o = pg.fail("backup", "--out", filepath.Join(dir, "pg.db"))
