@@ -89,6 +89,10 @@ var dataCommands = []*command{
 				return nil
 			})
 			return func(ctx context.Context, c *call) (any, error) {
+				path, _ := sqlitePath("--from", *from)
+				if _, err := os.Stat(path); err != nil {
+					return nil, &orgmodel.RuleError{Kind: orgmodel.KindNotFound, Field: "from", Msg: fmt.Sprintf("--from: there is no database at %s", path)}
+				}
 				src, err := store.Open(ctx, *from, slog.New(slog.DiscardHandler))
 				if err != nil {
 					return nil, &operatorError{"cannot open the source database: " + err.Error()}

@@ -257,6 +257,9 @@ func TestMigrateData_SQLiteToPostgres(t *testing.T) {
 	require.Contains(t, o.str("error"), "already holds data")
 	require.Equal(t, before, pg.ok("audit", "list", "--limit", "1000"))
 
+	code, o = f.fail("migrate-data", "--from", src+".missing", "--to", pgDSN)
+	require.Equal(t, 4, code)
+	require.Contains(t, o.str("error"), "no database at")
 	code, o = f.fail("migrate-data", "--from", src, "--to", src)
 	require.Equal(t, 2, code)
 	require.Contains(t, o.str("error"), "--to")
