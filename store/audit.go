@@ -2,28 +2,68 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
 	"github.com/orgd/orgd/orgmodel"
 )
 
-const auditCols = `seq, sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at`
+const auditCols = `seq, sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash`
 
 func scanAudit(r scanner) (*orgmodel.AuditEvent, error) {
 	var e orgmodel.AuditEvent
-	err := r.Scan(&e.Seq, &e.SID, &e.OrgSID, &e.Actor, &e.Via, &e.RemoteAddr, &e.Action, &e.Target, &e.Before, &e.After, msTime{&e.At})
+	err := r.Scan(&e.Seq, &e.SID, &e.OrgSID, &e.Actor, &e.Via, &e.RemoteAddr, &e.Action, &e.Target, &e.Before, &e.After, msTime{&e.At}, &e.PrevHash, &e.Hash)
 	return &e, err
 }
 
+// AppendAudit appends e to its organization's hash chain: the upsert locks
+// the chain's head row (PostgreSQL: the row lock of ON CONFLICT DO UPDATE,
+// held to commit; SQLite: the one writer), so each chain grows by one
+// transaction at a time, and the event and the new head commit together.
 func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	if e.SID == "" {
 		e.SID = orgmodel.AuditSID(orgmodel.NewSID(orgmodel.PrefixAudit))
 	}
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At)).Scan(&e.Seq)
-	return t.d.translate(err)
+	e.At = time.UnixMilli(ms(e.At)).UTC()
+	err := t.queryRow(ctx, `INSERT INTO audit_heads (org_sid) VALUES (?)
+		ON CONFLICT (org_sid) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING hash`, e.OrgSID).Scan(&e.PrevHash)
+	if err != nil {
+		return t.d.translate(err)
+	}
+	e.Hash = orgmodel.AuditHash(e.PrevHash, e)
+	err = t.queryRow(ctx, `INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At), e.PrevHash, e.Hash).Scan(&e.Seq)
+	if err != nil {
+		return t.d.translate(err)
+	}
+	return t.execOne(ctx, `UPDATE audit_heads SET last_seq = ?, hash = ?, events = events + 1 WHERE org_sid = ?`, e.Seq, e.Hash, e.OrgSID)
+}
+
+func scanHead(r scanner) (*orgmodel.AuditHead, error) {
+	var h orgmodel.AuditHead
+	err := r.Scan(&h.OrgSID, &h.LastSeq, &h.Hash, &h.Events)
+	return &h, err
+}
+
+func (t *tx) AuditHeads(ctx context.Context) ([]*orgmodel.AuditHead, error) {
+	heads, err := getAll(ctx, t, scanHead, `SELECT org_sid, last_seq, hash, events FROM audit_heads ORDER BY org_sid`)
+	if err != nil {
+		return nil, err
+	}
+	// A chain whose head row is gone still has its events to account for.
+	orphans, err := getAll(ctx, t, scanHead, `SELECT DISTINCT e.org_sid, CAST(? AS BIGINT), '', 0 FROM audit_events e
+		WHERE NOT EXISTS (SELECT 1 FROM audit_heads h WHERE h.org_sid = e.org_sid) ORDER BY e.org_sid`, orgmodel.NoAuditHead)
+	if err != nil {
+		return nil, err
+	}
+	return append(heads, orphans...), nil
+}
+
+func (t *tx) AuditChain(ctx context.Context, org orgmodel.OrgSID, afterSeq, upToSeq int64, n int) ([]*orgmodel.AuditEvent, error) {
+	return getAll(ctx, t, scanAudit, `SELECT `+auditCols+` FROM audit_events
+		WHERE org_sid = ? AND seq > ? AND seq <= ? ORDER BY seq`+limit(n), org, afterSeq, upToSeq)
 }
 
 func (t *tx) ListAudit(ctx context.Context, f orgmodel.AuditFilter) ([]*orgmodel.AuditEvent, error) {
@@ -98,4 +138,60 @@ func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.M
 		w.add("sent_at IS NULL")
 	}
 	return getAll(ctx, t, scanMail, `SELECT `+mailCols+` FROM outbox`+w.sql()+` ORDER BY id DESC`+limit(f.Limit), w.args...)
+}
+
+// chainAudit is migration 00061: it chains the audit events written before
+// the chain existed (hash ”), in seq order per organization, and writes
+// each chain's head. The audit table's trigger allows exactly this update
+// (migration 00060).
+func chainAudit(ctx context.Context, q *sql.Tx, d *dialect) error {
+	heads := map[orgmodel.OrgSID]*orgmodel.AuditHead{}
+	var after int64
+	for {
+		rows, err := q.QueryContext(ctx, d.rebind(`SELECT `+auditCols+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000`), after)
+		if err != nil {
+			return err
+		}
+		var page []*orgmodel.AuditEvent
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, e := range page {
+			h := heads[e.OrgSID]
+			if h == nil {
+				h = &orgmodel.AuditHead{OrgSID: e.OrgSID}
+				heads[e.OrgSID] = h
+			}
+			if e.Hash == "" {
+				e.PrevHash = h.Hash
+				e.Hash = orgmodel.AuditHash(e.PrevHash, e)
+				if _, err := q.ExecContext(ctx, d.rebind(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?`), e.PrevHash, e.Hash, e.Seq); err != nil {
+					return err
+				}
+			}
+			h.Hash, h.LastSeq = e.Hash, e.Seq
+			h.Events++
+			after = e.Seq
+		}
+		if len(page) < 5000 {
+			break
+		}
+	}
+	for _, h := range heads {
+		if _, err := q.ExecContext(ctx, d.rebind(`INSERT INTO audit_heads (org_sid, last_seq, hash, events) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_sid) DO UPDATE SET last_seq = excluded.last_seq, hash = excluded.hash, events = excluded.events`),
+			h.OrgSID, h.LastSeq, h.Hash, h.Events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
