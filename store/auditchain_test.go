@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -147,7 +146,7 @@ func TestRule_AUDIT_1_VerifyNamesTheFirstBrokenLink(t *testing.T) {
 }
 
 // TestAuditChainBackfill chains events written before the chain existed
-// (hash ''), as migration 00061 does on an existing database, and new
+// (an empty hash), as migration 00061 does on an existing database, and new
 // events continue the chain.
 func TestAuditChainBackfill(t *testing.T) {
 	dialects(t, func(t *testing.T, dsn string) {
@@ -179,4 +178,3 @@ func TestAuditChainBackfill(t *testing.T) {
 	})
 }
 
-var _ = context.Background
