@@ -177,4 +177,3 @@ func TestAuditChainBackfill(t *testing.T) {
 		require.ErrorContains(t, err, "R-AUDIT-1")
 	})
 }
-
