@@ -98,7 +98,19 @@ func (t *tx) ListAudit(ctx context.Context, f orgmodel.AuditFilter) ([]*orgmodel
 
 const mailCols = `id, kind, to_addr, subject, body, created_at, attempts, next_attempt_at, sent_at, logged_at, last_error`
 
-func scanMail(r scanner) (*orgmodel.Mail, error) {
+// scanMail scans an outbox entry and opens its sealed body.
+func (t *tx) scanMail(r scanner) (*orgmodel.Mail, error) {
+	m, err := scanMailRow(r)
+	if err != nil {
+		return nil, err
+	}
+	if m.Body, err = t.keys.open("outbox.body", m.Body); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func scanMailRow(r scanner) (*orgmodel.Mail, error) {
 	var m orgmodel.Mail
 	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, msTime{&m.CreatedAt}, &m.Attempts,
 		msTime{&m.NextAttemptAt}, msNull{&m.SentAt}, msNull{&m.LoggedAt}, &m.LastError)
@@ -108,25 +120,25 @@ func scanMail(r scanner) (*orgmodel.Mail, error) {
 func (t *tx) EnqueueMail(ctx context.Context, m *orgmodel.Mail) error {
 	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.Kind, m.To, m.Subject, m.Body, ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
+		m.Kind, m.To, m.Subject, t.keys.seal("outbox.body", m.Body), ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
 	return t.d.translate(err)
 }
 
 func (t *tx) ClaimMail(ctx context.Context, now, leaseUntil time.Time, n int) ([]*orgmodel.Mail, error) {
-	return getAll(ctx, t, scanMail, `UPDATE outbox SET next_attempt_at = ? WHERE id IN (
+	return getAll(ctx, t, t.scanMail, `UPDATE outbox SET next_attempt_at = ? WHERE id IN (
 		SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at`+limit(n)+t.d.skipLocked+`)
 		RETURNING `+mailCols, ms(leaseUntil), ms(now))
 }
 
 func (t *tx) ClaimUnloggedMail(ctx context.Context, now time.Time, n int) ([]*orgmodel.Mail, error) {
-	return getAll(ctx, t, scanMail, `UPDATE outbox SET logged_at = ? WHERE id IN (
+	return getAll(ctx, t, t.scanMail, `UPDATE outbox SET logged_at = ? WHERE id IN (
 		SELECT id FROM outbox WHERE sent_at IS NULL AND logged_at IS NULL ORDER BY id`+limit(n)+t.d.skipLocked+`)
 		RETURNING `+mailCols, ms(now))
 }
 
 func (t *tx) FinishMail(ctx context.Context, m *orgmodel.Mail) error {
 	return t.execOne(ctx, `UPDATE outbox SET body = ?, attempts = ?, next_attempt_at = ?, sent_at = ?, last_error = ? WHERE id = ?`,
-		m.Body, m.Attempts, ms(m.NextAttemptAt), nms(m.SentAt), m.LastError, m.ID)
+		t.keys.seal("outbox.body", m.Body), m.Attempts, ms(m.NextAttemptAt), nms(m.SentAt), m.LastError, m.ID)
 }
 
 func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.Mail, error) {
@@ -137,7 +149,7 @@ func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.M
 	if f.Unsent {
 		w.add("sent_at IS NULL")
 	}
-	return getAll(ctx, t, scanMail, `SELECT `+mailCols+` FROM outbox`+w.sql()+` ORDER BY id DESC`+limit(f.Limit), w.args...)
+	return getAll(ctx, t, t.scanMail, `SELECT `+mailCols+` FROM outbox`+w.sql()+` ORDER BY id DESC`+limit(f.Limit), w.args...)
 }
 
 // chainAudit is migration 00061: it chains the audit events written before
