@@ -23,10 +23,13 @@ const readyTimeout = 2 * time.Second
 
 // newRouter returns the one handler orgd serves. Every surface of
 // CONTRACT.md mounts here; the operations endpoints are its own.
-func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
+//
+// extra middlewares (serve's rate limits) run after the body limit.
+func newRouter(log *slog.Logger, db pinger, m *metrics, extra ...func(http.Handler) http.Handler) *chi.Mux {
 	r := chi.NewRouter()
 	r.Use(dropBadRequestID, middleware.RequestID, echoRequestID,
 		observe(log, m), recoverer(log), limitBody)
+	r.Use(extra...)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeHTTP(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
@@ -144,14 +147,6 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// limitBody bounds request bodies; adapters that need more say so.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
 }
 
 func writeHTTP(w http.ResponseWriter, code int, v any) {
