@@ -139,7 +139,11 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	m := newMetrics()
 	lim := cfg.limits
 	rl := rateLimits(limitsConfig{tokenRate: rate.Limit(lim.tokenRate), tokenBurst: lim.tokenBurst, failRate: rate.Limit(lim.failRate), failBurst: lim.failBurst})
-	router := mountAll(newRouter(log, c.db, m, rl), c.svc, c.opts.baseURL, log, lim)
+	mws := []func(http.Handler) http.Handler{rl}
+	if strings.HasPrefix(c.opts.baseURL, "https://") {
+		mws = append(mws, hsts)
+	}
+	router := mountAll(newRouter(log, c.db, m, mws...), c.svc, c.opts.baseURL, log, lim)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: lim.readHeader,
