@@ -32,7 +32,7 @@ const (
 
 var serveCommand = &command{
 	name:     "serve",
-	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
+	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR] [--secret-key-file FILE] [timeouts and rate limits: see -h]",
 	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API, SCIM 2.0 for identity providers, the admin console) and run the background jobs",
 	noActor:  true,
 	raw:      true,
