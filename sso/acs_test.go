@@ -517,3 +517,19 @@ func TestXSW_LibraryAloneNeverYieldsTheVictim(t *testing.T) {
 		})
 	}
 }
+
+// TestACS_SPInitiatedRelayIsLocalOnly: a foreign ?relay= given when the
+// login starts is dropped, so the login lands on the console's start.
+func TestACS_SPInitiatedRelayIsLocalOnly(t *testing.T) {
+	e := newEnv(t)
+	e.member(e.org, "alice@acme.test")
+	for _, relay := range []string{"https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)", "\t//evil.test"} {
+		c := e.browser()
+		id := e.startSP(c, e.org, relay)
+		doc := e.idp.Build(t, ssotest.Response{InResponseTo: id, NameID: "alice@acme.test"}, e.acs(e.org), e.audience(e.org), e.clock.Now())
+		res := e.post(c, e.org, ssotest.Encode(t, doc), relay)
+		b := body(t, res)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode, e.reason(b))
+		assert.Equal(t, "/console/", res.Header.Get("Location"), relay)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -312,7 +313,30 @@ func TestSecurityHeaders(t *testing.T) {
 	paths := []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/nope", "/login", "/signup", "/forgot", "/reset",
 		"/login/2fa", "/sso/saml/" + h.orgA + "/metadata", "/console", "/console/", "/console/accounts", "/console/users",
 		"/console/audit.csv", "/console/nope", "/scim/v2/Users", "/scim/v2/ServiceProviderConfig",
-		"/2010-04-01/Accounts.json", "/Organizations/" + h.orgA + "/Accounts", "/v2/token"}
+		"/2010-04-01/Accounts.json", "/Organizations/" + h.orgA + "/Accounts", "/v2/token",
+		"/logout", "/signup/confirm", "/scim/v2/", "/scim/v2/.search", "/scim/v2/Groups", "/scim/v2/Groups/.search",
+		"/scim/v2/Groups/" + h.group, "/scim/v2/Me", "/scim/v2/Me/x", "/scim/v2/ResourceTypes", "/scim/v2/ResourceTypes/User",
+		"/scim/v2/Schemas", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "/scim/v2/Users/.search",
+		"/scim/v2/Users/" + h.user}
+	// Every GET route of the router serve builds is among them.
+	svc := testService(t, h.env["ORGD_DB"], h.dns.addr, time.Now)
+	router := mountAll(newRouter(discardLog(), nopPinger{}, newMetrics()), svc, h.s.url, discardLog(), serveLimits{loginBurst: 1})
+	var missing []string
+	require.NoError(t, chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if method != http.MethodGet {
+			return nil
+		}
+		re := routeRE(route)
+		for _, p := range paths {
+			if re.MatchString(strings.SplitN(p, "?", 2)[0]) {
+				return nil
+			}
+		}
+		missing = append(missing, route)
+		return nil
+	}))
+	require.Empty(t, missing, "GET routes without a path in this test: add them")
+
 	hc := httpFrom("")
 	for _, p := range paths {
 		req, err := http.NewRequest(http.MethodGet, h.s.url+p, nil)
