@@ -43,16 +43,16 @@ var serveCommand = &command{
 		mailEvery := f.fs.Duration("mail-interval", defaultMailPeriod, "how often the outbox is delivered (a `duration`)")
 		f.dnsServer()
 		lim := serveLimits{}
-		f.fs.DurationVar(&lim.readHeader, "read-header-timeout", readHeaderTimeout, "cut off a client that has not sent its request headers within this `duration`")
-		f.fs.DurationVar(&lim.read, "read-timeout", readTimeout, "cut off a client that has not sent its whole request within this `duration`")
-		f.fs.DurationVar(&lim.write, "write-timeout", writeTimeout, "give up writing an answer after this `duration`")
-		f.fs.DurationVar(&lim.idle, "idle-timeout", idleTimeout, "close an idle keep-alive connection after this `duration`")
-		f.fs.Float64Var(&lim.loginRate, "login-rate", 1, "form posts per second per client IP on the login pages (`N`; 0: no limit)")
-		f.fs.IntVar(&lim.loginBurst, "login-burst", 20, "burst of form posts per client IP on the login pages (`N`)")
-		f.fs.Float64Var(&lim.tokenRate, "token-rate", 1000, "requests per second per credential (SCIM token, API credential, OAuth client) to SCIM and the API (`N`; 0: no limit)")
-		f.fs.IntVar(&lim.tokenBurst, "token-burst", 2000, "burst of requests per credential to SCIM and the API (`N`)")
-		f.fs.Float64Var(&lim.failRate, "auth-fail-rate", 1, "failed authentications per second per client IP to SCIM and the API (`N`; 0: no limit)")
-		f.fs.IntVar(&lim.failBurst, "auth-fail-burst", 20, "burst of failed authentications per client IP to SCIM and the API (`N`)")
+		f.fs.DurationVar(&lim.readHeader, "read-header-timeout", readHeaderTimeout, "cut off a client that has not sent its request headers within this `duration` (default 10s)")
+		f.fs.DurationVar(&lim.read, "read-timeout", readTimeout, "cut off a client that has not sent its whole request within this `duration` (default 30s)")
+		f.fs.DurationVar(&lim.write, "write-timeout", writeTimeout, "give up writing an answer after this `duration` (default 1m)")
+		f.fs.DurationVar(&lim.idle, "idle-timeout", idleTimeout, "close an idle keep-alive connection after this `duration` (default 2m)")
+		f.fs.Float64Var(&lim.loginRate, "login-rate", 1, "form posts per second per client IP on the login pages (`N`; default 1; 0: no limit)")
+		f.fs.IntVar(&lim.loginBurst, "login-burst", 20, "burst of form posts per client IP on the login pages (`N`; default 20)")
+		f.fs.Float64Var(&lim.tokenRate, "token-rate", 1000, "requests per second per credential (SCIM token, API credential, OAuth client) to SCIM and the API (`N`; default 1000; 0: no limit)")
+		f.fs.IntVar(&lim.tokenBurst, "token-burst", 2000, "burst of requests per credential to SCIM and the API (`N`; default 2000)")
+		f.fs.Float64Var(&lim.failRate, "auth-fail-rate", 1, "failed authentications per second per client IP to SCIM and the API (`N`; default 1; 0: no limit)")
+		f.fs.IntVar(&lim.failBurst, "auth-fail-burst", 20, "burst of failed authentications per client IP to SCIM and the API (`N`; default 20)")
 		var baseGiven bool
 		f.check(func() error {
 			if *mailEvery <= 0 {
