@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -226,6 +227,18 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// clientNet is what the form rate limit counts by: the client's IPv4
+// address, or its IPv6 /64 (one host's usual allocation, which a client
+// could otherwise walk through).
+func clientNet(r *http.Request) string {
+	ip := clientIP(r)
+	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return ip
+}
+
 // --- cookies and sessions ---
 
 const (
@@ -319,7 +332,7 @@ func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 func (h *handler) limitPOST(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			if ok, d := h.limiter.allow(clientIP(r), time.Now()); !ok {
+			if ok, d := h.limiter.allow(clientNet(r), time.Now()); !ok {
 				retryAfter(w, d)
 				h.fail(w, r, &orgmodel.RuleError{Kind: orgmodel.KindTooMany, Msg: "too many requests from your address; wait a few seconds and try again"}, failOpts{})
 				return

@@ -1,6 +1,9 @@
 package sso
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 // TestLocalPath: every redirect target the login side takes from a
 // request — ?next= on the login pages, ?relay= of an SP-initiated login,
@@ -18,6 +21,21 @@ func TestLocalPath(t *testing.T) {
 		" /console/", "/\x00", "/" + string(make([]byte, 3000))} {
 		if got := localPath(p); got != "" {
 			t.Errorf("localPath(%q) = %q, want it refused", p, got)
+		}
+	}
+}
+
+func TestClientNet(t *testing.T) {
+	for addr, want := range map[string]string{
+		"198.51.100.7:4242":          "198.51.100.7",
+		"[2001:db8:1:2::1]:4242":     "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::9]:1":   "2001:db8:1:2::/64",
+		"[::ffff:198.51.100.7]:4242": "::ffff:198.51.100.7",
+		"not an address":             "not an address",
+	} {
+		r := &http.Request{RemoteAddr: addr}
+		if got := clientNet(r); got != want {
+			t.Errorf("clientNet(%q) = %q, want %q", addr, got, want)
 		}
 	}
 }
