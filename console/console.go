@@ -13,6 +13,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -210,8 +211,35 @@ func (h *handler) headers(next http.Handler) http.Handler {
 		if !strings.HasPrefix(r.URL.Path, "/console/assets/") {
 			hd.Set("Cache-Control", "no-store")
 		}
+		if r.Method == http.MethodPost && !h.readForm(w, r) {
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxFormBytes bounds a console form, uploads included.
+const maxFormBytes = 2 << 20
+
+// readForm parses a POSTed form before any handler, so that a body over
+// the limit is answered 413 with a page that says so, rather than reaching
+// a handler as a form without its fields. Other parse errors are left to
+// the handlers, which find the fields missing.
+func (h *handler) readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(maxFormBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		w.Header().Set("Connection", "close")
+		h.errorPageStatus(w, r, orgmodel.Invalid("body", "the form is larger than %d bytes, the most this server accepts; send a smaller file", mbe.Limit), http.StatusRequestEntityTooLarge)
+		return false
+	}
+	return true
 }
 
 // clientIP is the peer address: orgd trusts no forwarding header.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -30,10 +32,13 @@ const (
 	// LoginFailureThreshold failures in a row lock a throttle key for
 	// LoginLockBase, doubling with each further failure up to LoginLockMax.
 	// The lock never lasts longer than LoginLockMax after the last failure,
-	// and attempts made while locked are not checked and do not count, so
-	// an attacker cannot lock a user out for longer than that; a browser
-	// the user logged in from before (a trusted device) has a count of its
-	// own, so an attacker elsewhere cannot lock that browser out at all.
+	// and attempts made while locked are not checked and do not count. A
+	// key is the account together with where the attempt comes from: the
+	// client's IP address (its /64 for IPv6), or a browser the user logged
+	// in from before (a trusted device). So failures from an attacker's
+	// address lock only that address out of the account: the user, from
+	// any other address, from a trusted browser or through SSO, still logs
+	// in, and an attacker cannot turn the lockout into a denial of service.
 	LoginFailureThreshold = 5
 	LoginLockBase         = 30 * time.Second
 	LoginLockMax          = 15 * time.Minute
@@ -199,9 +204,10 @@ func (s *Service) consumeOnce(ctx context.Context, key string, until time.Time) 
 // --- throttling ---
 
 // throttleKey is the key failures of kind for subject count under: the
-// device's own when it is a trusted device of user, else the shared one.
-func (s *Service) throttleKey(ctx context.Context, tx Tx, kind, subject string, user UserSID, device string) (string, error) {
-	bucket := "any"
+// device's own when it is a trusted device of user, else the client
+// address's (remote, from Actor.RemoteAddr).
+func (s *Service) throttleKey(ctx context.Context, tx Tx, kind, subject string, user UserSID, device, remote string) (string, error) {
+	bucket := "ip:" + throttleNet(remote)
 	if device != "" && user != "" && len(device) <= 200 {
 		d, err := tx.GetTrustedDevice(ctx, HashToken(device))
 		switch {
@@ -214,9 +220,44 @@ func (s *Service) throttleKey(ctx context.Context, tx Tx, kind, subject string, 
 	return kind + "|" + subject + "|" + bucket, nil
 }
 
+// throttleNet is the network a client address counts under: an IPv4
+// address, an IPv6 address's /64 (one host's usual allocation), or the
+// text as given when it is no address (a CLI actor has none).
+func throttleNet(remote string) string {
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		if len(host) > 64 {
+			host = host[:64]
+		}
+		return host
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// Throttled is the refusal of an attempt while its key is locked; Until
+// is when the key can be tried again, RetryAfter how long that is from
+// now (Retry-After). It is a RuleError of KindTooMany.
+type Throttled struct {
+	*RuleError
+	Until      time.Time
+	RetryAfter time.Duration
+}
+
+func (t *Throttled) Unwrap() error { return t.RuleError }
+
 // lockedError is the refusal while key is locked.
-func lockedError(until time.Time) error {
-	return &RuleError{Kind: KindTooMany, Msg: fmt.Sprintf("too many failed attempts; try again after %s", until.Format(time.RFC1123))}
+func lockedError(until time.Time, wait time.Duration) error {
+	return &Throttled{RuleError: &RuleError{Kind: KindTooMany, Msg: fmt.Sprintf("too many failed attempts from your address; try again after %s", until.Format(time.RFC1123))},
+		Until: until, RetryAfter: wait}
 }
 
 func (s *Service) checkThrottle(ctx context.Context, tx Tx, key string) error {
@@ -226,8 +267,8 @@ func (s *Service) checkThrottle(ctx context.Context, tx Tx, key string) error {
 	} else if err != nil {
 		return err
 	}
-	if until := t.LockedUntil(); s.Now().Before(until) {
-		return lockedError(until)
+	if until, now := t.LockedUntil(), s.Now(); now.Before(until) {
+		return lockedError(until, until.Sub(now))
 	}
 	return nil
 }
@@ -320,7 +361,7 @@ func (s *Service) BeginPasswordLogin(ctx context.Context, a Actor, email, passwo
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if key, err = s.throttleKey(ctx, tx, "pw", EmailKey(norm), user, device); err != nil {
+		if key, err = s.throttleKey(ctx, tx, "pw", EmailKey(norm), user, device, a.RemoteAddr); err != nil {
 			return err
 		}
 		return s.checkThrottle(ctx, tx, key)
@@ -427,7 +468,7 @@ func (s *Service) FinishLogin(ctx context.Context, a Actor, pending, device, cod
 	var key string
 	if err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		if key, err = s.throttleKey(ctx, tx, "mfa", string(u.SID), u.SID, device); err != nil {
+		if key, err = s.throttleKey(ctx, tx, "mfa", string(u.SID), u.SID, device, a.RemoteAddr); err != nil {
 			return err
 		}
 		return s.checkThrottle(ctx, tx, key)

@@ -400,6 +400,11 @@ type AuditEvent struct {
 	Before     string    `json:"before,omitempty"` // JSON
 	After      string    `json:"after,omitempty"`  // JSON
 	At         time.Time `json:"at"`
+	// PrevHash is the Hash of the event before this one in its
+	// organization's chain ("" for the first); Hash is AuditHash of this
+	// event. The store fills both when it appends the event.
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // Mail is an outbox entry, delivered after the transaction that wrote it commits.

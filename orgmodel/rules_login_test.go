@@ -416,3 +416,31 @@ func TestRule_SSO_1_AssertionSpentWithItsSession(t *testing.T) {
 	_, _, err = e.svc.StartSSOSession(e.ctx, a, r.OrgSID, std, "_a2", until)
 	require.NoError(t, err)
 }
+
+// TestLockout_PerAccountAndAddress: failures count per account and client
+// address (an IPv6 client by its /64), so an attacker's failures lock only
+// the attacker's address out; a locked attempt says how long to wait.
+func TestLockout_PerAccountAndAddress(t *testing.T) {
+	e := newEnv(t)
+	r := e.signup("owner@acme.test")
+	e.standard(r, "std@acme.test")
+	from := func(addr string) orgmodel.Actor { return orgmodel.Actor{Via: "sso", RemoteAddr: addr} }
+	attackers := []string{"198.51.100.7", "2001:db8:1:2::1"}
+	for _, addr := range attackers {
+		for i := 0; i < orgmodel.LoginFailureThreshold; i++ {
+			_, err := e.svc.BeginPasswordLogin(e.ctx, from(addr), "std@acme.test", "wrong-password", "")
+			assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err))
+		}
+	}
+	for _, addr := range append(attackers, "2001:db8:1:2::99") { // the same /64
+		_, err := e.svc.BeginPasswordLogin(e.ctx, from(addr), "std@acme.test", pw, "")
+		assert.Equal(t, orgmodel.KindTooMany, orgmodel.KindOf(err), addr)
+		var th *orgmodel.Throttled
+		require.ErrorAs(t, err, &th, addr)
+		assert.Equal(t, orgmodel.LoginLockBase, th.RetryAfter, addr)
+	}
+	for _, addr := range []string{"198.51.100.8", "2001:db8:1:3::1", ""} {
+		_, err := e.svc.BeginPasswordLogin(e.ctx, from(addr), "std@acme.test", pw, "")
+		require.NoError(t, err, "the user logs in from %q", addr)
+	}
+}

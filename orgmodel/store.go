@@ -268,6 +268,19 @@ type Tx interface {
 	// DeleteSigningKey removes a key no live token can carry any more.
 	DeleteSigningKey(ctx context.Context, kid string) error
 	// --- end Twilio API (issue 5) ---
+
+	// --- hardening: tamper-evident audit log ---
+	// AppendAudit (above) also chains the event: it locks its
+	// organization's head, sets PrevHash and Hash (AuditHash) and moves the
+	// head, in the same transaction.
+
+	// AuditHeads returns the head of every audit chain, and a head with
+	// zero events for any organization that has events but no head.
+	AuditHeads(ctx context.Context) ([]*AuditHead, error)
+	// AuditChain returns up to limit events of org's chain with seq after
+	// afterSeq and at most upToSeq, in seq order.
+	AuditChain(ctx context.Context, org OrgSID, afterSeq, upToSeq int64, limit int) ([]*AuditEvent, error)
+	// --- end hardening ---
 }
 
 // UserFilter selects users; zero fields do not filter.

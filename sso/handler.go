@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -184,6 +187,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error, o fail
 		status = http.StatusUnauthorized
 	case orgmodel.KindTooMany:
 		status = http.StatusTooManyRequests
+		var th *orgmodel.Throttled
+		if errors.As(err, &th) {
+			retryAfter(w, th.RetryAfter)
+		}
 	}
 	var re *orgmodel.RuleError
 	if status == http.StatusInternalServerError || !errors.As(err, &re) {
@@ -218,6 +225,18 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clientNet is what the form rate limit counts by: the client's IPv4
+// address, or its IPv6 /64 (one host's usual allocation, which a client
+// could otherwise walk through).
+func clientNet(r *http.Request) string {
+	ip := clientIP(r)
+	if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return ip
 }
 
 // --- cookies and sessions ---
@@ -266,7 +285,9 @@ func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
 	return &ipLimiter{m: map[string]*rate.Limiter{}, r: r, burst: burst}
 }
 
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
+// allow spends a token of ip's bucket; when there is none it answers how
+// long until there is.
+func (l *ipLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim, ok := l.m[ip]
@@ -277,18 +298,48 @@ func (l *ipLimiter) allow(ip string, now time.Time) bool {
 		lim = rate.NewLimiter(l.r, l.burst)
 		l.m[ip] = lim
 	}
-	return lim.AllowN(now, 1)
+	res := lim.ReserveN(now, 1)
+	if !res.OK() {
+		return false, time.Second
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// retryAfter sets Retry-After to d in whole seconds, at least 1.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+}
+
+// parseForm reads a POSTed form (at most MaxBodyBytes). A body over the
+// limit is answered 413 with a page saying so, and false.
+func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+	err := r.ParseForm()
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.render(w, r, http.StatusRequestEntityTooLarge, "message.html", page{Title: "Request too large",
+			Error: fmt.Sprintf("the form is larger than %d bytes, the most this page accepts", mbe.Limit), Link: "/login", LinkText: "Back to login"})
+		return false
+	}
+	return true // other parse errors: the handler finds the fields missing
 }
 
 func (h *handler) limitPOST(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			if !h.limiter.allow(clientIP(r), time.Now()) {
-				w.Header().Set("Retry-After", "5")
+			if ok, d := h.limiter.allow(clientNet(r), time.Now()); !ok {
+				retryAfter(w, d)
 				h.fail(w, r, &orgmodel.RuleError{Kind: orgmodel.KindTooMany, Msg: "too many requests from your address; wait a few seconds and try again"}, failOpts{})
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+			if !h.parseForm(w, r) {
+				return
+			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)

@@ -184,6 +184,9 @@ func refuse(format string, args ...any) error { return &acsRefusal{fmt.Sprintf(f
 // refusal is 403 with a reference id and no session; the reason goes to
 // the log.
 func (h *handler) acs(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
 	org, u, req, as, err := h.verify(w, r)
 	if err != nil {
 		h.fail(w, r, err, failOpts{saml: true, org: org})

@@ -2,28 +2,68 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
 	"github.com/orgd/orgd/orgmodel"
 )
 
-const auditCols = `seq, sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at`
+const auditCols = `seq, sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash`
 
 func scanAudit(r scanner) (*orgmodel.AuditEvent, error) {
 	var e orgmodel.AuditEvent
-	err := r.Scan(&e.Seq, &e.SID, &e.OrgSID, &e.Actor, &e.Via, &e.RemoteAddr, &e.Action, &e.Target, &e.Before, &e.After, msTime{&e.At})
+	err := r.Scan(&e.Seq, &e.SID, &e.OrgSID, &e.Actor, &e.Via, &e.RemoteAddr, &e.Action, &e.Target, &e.Before, &e.After, msTime{&e.At}, &e.PrevHash, &e.Hash)
 	return &e, err
 }
 
+// AppendAudit appends e to its organization's hash chain: the upsert locks
+// the chain's head row (PostgreSQL: the row lock of ON CONFLICT DO UPDATE,
+// held to commit; SQLite: the one writer), so each chain grows by one
+// transaction at a time, and the event and the new head commit together.
 func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	if e.SID == "" {
 		e.SID = orgmodel.AuditSID(orgmodel.NewSID(orgmodel.PrefixAudit))
 	}
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At)).Scan(&e.Seq)
-	return t.d.translate(err)
+	e.At = time.UnixMilli(ms(e.At)).UTC()
+	err := t.queryRow(ctx, `INSERT INTO audit_heads (org_sid) VALUES (?)
+		ON CONFLICT (org_sid) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING hash`, e.OrgSID).Scan(&e.PrevHash)
+	if err != nil {
+		return t.d.translate(err)
+	}
+	e.Hash = orgmodel.AuditHash(e.PrevHash, e)
+	err = t.queryRow(ctx, `INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At), e.PrevHash, e.Hash).Scan(&e.Seq)
+	if err != nil {
+		return t.d.translate(err)
+	}
+	return t.execOne(ctx, `UPDATE audit_heads SET last_seq = ?, hash = ?, events = events + 1 WHERE org_sid = ?`, e.Seq, e.Hash, e.OrgSID)
+}
+
+func scanHead(r scanner) (*orgmodel.AuditHead, error) {
+	var h orgmodel.AuditHead
+	err := r.Scan(&h.OrgSID, &h.LastSeq, &h.Hash, &h.Events)
+	return &h, err
+}
+
+func (t *tx) AuditHeads(ctx context.Context) ([]*orgmodel.AuditHead, error) {
+	heads, err := getAll(ctx, t, scanHead, `SELECT org_sid, last_seq, hash, events FROM audit_heads ORDER BY org_sid`)
+	if err != nil {
+		return nil, err
+	}
+	// A chain whose head row is gone still has its events to account for.
+	orphans, err := getAll(ctx, t, scanHead, `SELECT DISTINCT e.org_sid, CAST(? AS BIGINT), '', 0 FROM audit_events e
+		WHERE NOT EXISTS (SELECT 1 FROM audit_heads h WHERE h.org_sid = e.org_sid) ORDER BY e.org_sid`, orgmodel.NoAuditHead)
+	if err != nil {
+		return nil, err
+	}
+	return append(heads, orphans...), nil
+}
+
+func (t *tx) AuditChain(ctx context.Context, org orgmodel.OrgSID, afterSeq, upToSeq int64, n int) ([]*orgmodel.AuditEvent, error) {
+	return getAll(ctx, t, scanAudit, `SELECT `+auditCols+` FROM audit_events
+		WHERE org_sid = ? AND seq > ? AND seq <= ? ORDER BY seq`+limit(n), org, afterSeq, upToSeq)
 }
 
 func (t *tx) ListAudit(ctx context.Context, f orgmodel.AuditFilter) ([]*orgmodel.AuditEvent, error) {
@@ -58,7 +98,19 @@ func (t *tx) ListAudit(ctx context.Context, f orgmodel.AuditFilter) ([]*orgmodel
 
 const mailCols = `id, kind, to_addr, subject, body, created_at, attempts, next_attempt_at, sent_at, logged_at, last_error`
 
-func scanMail(r scanner) (*orgmodel.Mail, error) {
+// scanMail scans an outbox entry and opens its sealed body.
+func (t *tx) scanMail(r scanner) (*orgmodel.Mail, error) {
+	m, err := scanMailRow(r)
+	if err != nil {
+		return nil, err
+	}
+	if m.Body, err = t.keys.open("outbox.body", m.Body); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func scanMailRow(r scanner) (*orgmodel.Mail, error) {
 	var m orgmodel.Mail
 	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Body, msTime{&m.CreatedAt}, &m.Attempts,
 		msTime{&m.NextAttemptAt}, msNull{&m.SentAt}, msNull{&m.LoggedAt}, &m.LastError)
@@ -68,25 +120,25 @@ func scanMail(r scanner) (*orgmodel.Mail, error) {
 func (t *tx) EnqueueMail(ctx context.Context, m *orgmodel.Mail) error {
 	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.Kind, m.To, m.Subject, m.Body, ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
+		m.Kind, m.To, m.Subject, t.keys.seal("outbox.body", m.Body), ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
 	return t.d.translate(err)
 }
 
 func (t *tx) ClaimMail(ctx context.Context, now, leaseUntil time.Time, n int) ([]*orgmodel.Mail, error) {
-	return getAll(ctx, t, scanMail, `UPDATE outbox SET next_attempt_at = ? WHERE id IN (
+	return getAll(ctx, t, t.scanMail, `UPDATE outbox SET next_attempt_at = ? WHERE id IN (
 		SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at`+limit(n)+t.d.skipLocked+`)
 		RETURNING `+mailCols, ms(leaseUntil), ms(now))
 }
 
 func (t *tx) ClaimUnloggedMail(ctx context.Context, now time.Time, n int) ([]*orgmodel.Mail, error) {
-	return getAll(ctx, t, scanMail, `UPDATE outbox SET logged_at = ? WHERE id IN (
+	return getAll(ctx, t, t.scanMail, `UPDATE outbox SET logged_at = ? WHERE id IN (
 		SELECT id FROM outbox WHERE sent_at IS NULL AND logged_at IS NULL ORDER BY id`+limit(n)+t.d.skipLocked+`)
 		RETURNING `+mailCols, ms(now))
 }
 
 func (t *tx) FinishMail(ctx context.Context, m *orgmodel.Mail) error {
 	return t.execOne(ctx, `UPDATE outbox SET body = ?, attempts = ?, next_attempt_at = ?, sent_at = ?, last_error = ? WHERE id = ?`,
-		m.Body, m.Attempts, ms(m.NextAttemptAt), nms(m.SentAt), m.LastError, m.ID)
+		t.keys.seal("outbox.body", m.Body), m.Attempts, ms(m.NextAttemptAt), nms(m.SentAt), m.LastError, m.ID)
 }
 
 func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.Mail, error) {
@@ -97,5 +149,61 @@ func (t *tx) ListMail(ctx context.Context, f orgmodel.MailFilter) ([]*orgmodel.M
 	if f.Unsent {
 		w.add("sent_at IS NULL")
 	}
-	return getAll(ctx, t, scanMail, `SELECT `+mailCols+` FROM outbox`+w.sql()+` ORDER BY id DESC`+limit(f.Limit), w.args...)
+	return getAll(ctx, t, t.scanMail, `SELECT `+mailCols+` FROM outbox`+w.sql()+` ORDER BY id DESC`+limit(f.Limit), w.args...)
+}
+
+// chainAudit is migration 00061: it chains the audit events written before
+// the chain existed (hash ”), in seq order per organization, and writes
+// each chain's head. The audit table's trigger allows exactly this update
+// (migration 00060).
+func chainAudit(ctx context.Context, q *sql.Tx, d *dialect) error {
+	heads := map[orgmodel.OrgSID]*orgmodel.AuditHead{}
+	var after int64
+	for {
+		rows, err := q.QueryContext(ctx, d.rebind(`SELECT `+auditCols+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000`), after)
+		if err != nil {
+			return err
+		}
+		var page []*orgmodel.AuditEvent
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, e := range page {
+			h := heads[e.OrgSID]
+			if h == nil {
+				h = &orgmodel.AuditHead{OrgSID: e.OrgSID}
+				heads[e.OrgSID] = h
+			}
+			if e.Hash == "" {
+				e.PrevHash = h.Hash
+				e.Hash = orgmodel.AuditHash(e.PrevHash, e)
+				if _, err := q.ExecContext(ctx, d.rebind(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?`), e.PrevHash, e.Hash, e.Seq); err != nil {
+					return err
+				}
+			}
+			h.Hash, h.LastSeq = e.Hash, e.Seq
+			h.Events++
+			after = e.Seq
+		}
+		if len(page) < 5000 {
+			break
+		}
+	}
+	for _, h := range heads {
+		if _, err := q.ExecContext(ctx, d.rebind(`INSERT INTO audit_heads (org_sid, last_seq, hash, events) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_sid) DO UPDATE SET last_seq = excluded.last_seq, hash = excluded.hash, events = excluded.events`),
+			h.OrgSID, h.LastSeq, h.Hash, h.Events); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -41,6 +41,6 @@ func countGroupMembersSQL(n int) string {
 // GroupMembersAfter pages through a group's members along group_members'
 // key (group_sid, user_sid): a page reads its own rows and nothing else.
 func (t *tx) GroupMembersAfter(ctx context.Context, g orgmodel.GroupSID, after orgmodel.UserSID, limit int) ([]*orgmodel.User, error) {
-	return getAll(ctx, t, scanUser, `SELECT `+userColsU+` FROM group_members m JOIN users u ON u.sid = m.user_sid
+	return getAll(ctx, t, t.scanUser, `SELECT `+userColsU+` FROM group_members m JOIN users u ON u.sid = m.user_sid
 		WHERE m.group_sid = ? AND m.user_sid > ? ORDER BY m.user_sid LIMIT ?`, g, after, limit)
 }

@@ -28,7 +28,10 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	// login, 0003x API, …), so a database migrated by an earlier build may
 	// lack a lower number that a later build adds; apply it then rather
 	// than refuse to start. Each area's migrations only touch its own tables.
-	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(goose.NewGoMigration(61, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			return chainAudit(ctx, tx, d)
+		}}, nil)))
 	if d.name == "postgres" {
 		gd = goose.DialectPostgres
 		// Probe every second (goose waits 5 s between tries by default, so

@@ -42,7 +42,19 @@ func (t *tx) DeleteOrg(ctx context.Context, sid orgmodel.OrgSID) error {
 const userCols = `sid, email, org_sid, role, status, given_name, family_name, display_name, external_id, locale, timezone,
 	extra, version, password_hash, totp_secret, mfa_enrol_required, created_at, updated_at`
 
-func scanUser(r scanner) (*orgmodel.User, error) {
+// scanUser scans a user and opens its sealed TOTP secret.
+func (t *tx) scanUser(r scanner) (*orgmodel.User, error) {
+	u, err := scanUserRow(r)
+	if err != nil {
+		return nil, err
+	}
+	if u.TOTPSecret, err = t.keys.open("users.totp_secret", u.TOTPSecret); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func scanUserRow(r scanner) (*orgmodel.User, error) {
 	var u orgmodel.User
 	err := r.Scan(&u.SID, &u.Email, &u.OrgSID, &u.Role, &u.Status, &u.GivenName, &u.FamilyName, &u.DisplayName,
 		&u.ExternalID, &u.Locale, &u.Timezone, &u.Extra, &u.Version, &u.PasswordHash, &u.TOTPSecret,
@@ -51,17 +63,17 @@ func scanUser(r scanner) (*orgmodel.User, error) {
 }
 
 func (t *tx) GetUser(ctx context.Context, sid orgmodel.UserSID) (*orgmodel.User, error) {
-	return getOne(ctx, t, scanUser, `SELECT `+userCols+` FROM users WHERE sid = ?`, sid)
+	return getOne(ctx, t, t.scanUser, `SELECT `+userCols+` FROM users WHERE sid = ?`, sid)
 }
 
 func (t *tx) GetUserByEmail(ctx context.Context, email string) (*orgmodel.User, error) {
-	return getOne(ctx, t, scanUser, `SELECT `+userCols+` FROM users WHERE email_key = ?`, orgmodel.EmailKey(email))
+	return getOne(ctx, t, t.scanUser, `SELECT `+userCols+` FROM users WHERE email_key = ?`, orgmodel.EmailKey(email))
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
 	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName, u.ExternalID, u.Locale,
-		u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired, ms(u.CreatedAt), ms(u.UpdatedAt),
+		u.Timezone, u.Extra, u.Version, u.PasswordHash, t.keys.seal("users.totp_secret", u.TOTPSecret), u.MFAEnrolRequired, ms(u.CreatedAt), ms(u.UpdatedAt),
 		orgmodel.EmailKey(u.Email))
 	if err != nil {
 		return err
@@ -81,7 +93,7 @@ func (t *tx) updateUserRow(ctx context.Context, u *orgmodel.User) error {
 		family_name = ?, display_name = ?, external_id = ?, locale = ?, timezone = ?, extra = ?, version = ?,
 		password_hash = ?, totp_secret = ?, mfa_enrol_required = ?, updated_at = ? WHERE sid = ?`,
 		u.Email, orgmodel.EmailKey(u.Email), u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName,
-		u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired,
+		u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, t.keys.seal("users.totp_secret", u.TOTPSecret), u.MFAEnrolRequired,
 		ms(u.UpdatedAt), u.SID)
 }
 
@@ -108,7 +120,7 @@ func (t *tx) ListUsers(ctx context.Context, f orgmodel.UserFilter) ([]*orgmodel.
 	if f.AfterSID != "" {
 		w.add("sid > ?", f.AfterSID)
 	}
-	return getAll(ctx, t, scanUser, `SELECT `+userCols+` FROM users`+w.sql()+` ORDER BY sid`+limit(f.Limit), w.args...)
+	return getAll(ctx, t, t.scanUser, `SELECT `+userCols+` FROM users`+w.sql()+` ORDER BY sid`+limit(f.Limit), w.args...)
 }
 
 func (t *tx) CountUsers(ctx context.Context, f orgmodel.UserFilter) (int, error) {

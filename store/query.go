@@ -731,7 +731,7 @@ func (t *tx) SearchUsers(ctx context.Context, org orgmodel.OrgSID, q orgmodel.Qu
 		return nil, err
 	}
 	b.page(q.Offset, q.Limit)
-	return dynAll(ctx, t, scanUser, b.b.String(), b.args...)
+	return dynAll(ctx, t, t.scanUser, b.b.String(), b.args...)
 }
 
 func (t *tx) CountUsersWhere(ctx context.Context, org orgmodel.OrgSID, c orgmodel.Cond) (int, error) {

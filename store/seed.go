@@ -72,7 +72,7 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 		rows := 0
 		for _, u := range chunk {
 			args = append(args, u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName,
-				u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, u.TOTPSecret, u.MFAEnrolRequired,
+				u.ExternalID, u.Locale, u.Timezone, u.Extra, u.Version, u.PasswordHash, s.keys.seal("users.totp_secret", u.TOTPSecret), u.MFAEnrolRequired,
 				ms(u.CreatedAt), ms(u.UpdatedAt), orgmodel.EmailKey(u.Email))
 			for _, tm := range orgmodel.UserTerms(u) {
 				terms = append(terms, u.SID, u.OrgSID, tm.Path, tm.Elem, tm.Value, tm.Key)

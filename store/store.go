@@ -29,6 +29,8 @@ type DB struct {
 	log *slog.Logger
 	// ws and rs cache w's and r's prepared statements (SQLite only).
 	ws, rs *stmtCache
+	// keys seal secrets (UseKeys); nil: they are written in clear.
+	keys *Keyring
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -203,7 +205,7 @@ func (s *DB) runTx(ctx context.Context, db *sql.DB, readOnly bool, fn func(orgmo
 			panic(p)
 		}
 	}()
-	t := &tx{q: sqlTx, d: s.d, stmts: s.ws}
+	t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys}
 	if db == s.r && s.r != s.w {
 		t.stmts = s.rs
 	}

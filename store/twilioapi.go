@@ -17,10 +17,14 @@ func (t *tx) UpdateAPIKey(ctx context.Context, k *orgmodel.APIKey) error {
 
 const signingKeyCols = `kid, generation, seed, created_at`
 
-func scanSigningKey(r scanner) (*orgmodel.SigningKey, error) {
+func (t *tx) scanSigningKey(r scanner) (*orgmodel.SigningKey, error) {
 	var k orgmodel.SigningKey
 	var seed string
 	if err := r.Scan(&k.KID, &k.Generation, &seed, msTime{&k.CreatedAt}); err != nil {
+		return nil, err
+	}
+	seed, err := t.keys.open("signing_keys.seed", seed)
+	if err != nil {
 		return nil, err
 	}
 	b, err := hex.DecodeString(seed)
@@ -33,12 +37,12 @@ func scanSigningKey(r scanner) (*orgmodel.SigningKey, error) {
 
 func (t *tx) CreateSigningKey(ctx context.Context, k *orgmodel.SigningKey) error {
 	_, err := t.exec(ctx, `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?, ?, ?, ?)`,
-		k.KID, k.Generation, hex.EncodeToString(k.Seed), ms(k.CreatedAt))
+		k.KID, k.Generation, t.keys.seal("signing_keys.seed", hex.EncodeToString(k.Seed)), ms(k.CreatedAt))
 	return err
 }
 
 func (t *tx) ListSigningKeys(ctx context.Context) ([]*orgmodel.SigningKey, error) {
-	return getAll(ctx, t, scanSigningKey, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY generation DESC`)
+	return getAll(ctx, t, t.scanSigningKey, `SELECT `+signingKeyCols+` FROM signing_keys ORDER BY generation DESC`)
 }
 
 func (t *tx) DeleteSigningKey(ctx context.Context, kid string) error {

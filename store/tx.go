@@ -15,6 +15,7 @@ type tx struct {
 	q     *sql.Tx
 	d     *dialect
 	stmts *stmtCache // nil: run statements as text
+	keys  *Keyring   // seals secrets; nil: in clear
 }
 
 var _ orgmodel.Tx = (*tx)(nil)

@@ -62,6 +62,7 @@ type call struct {
 // options are the settings every verb shares, from flags or environment.
 type options struct {
 	db        string
+	keyFile   string
 	baseURL   string
 	as        string
 	dnsServer string
@@ -178,6 +179,8 @@ func newFlagSet(cmd *command, getenv func(string) string, o *options) *flagSet {
 	fs.StringVar(&o.baseURL, "base-url", envOr(getenv, "ORGD_BASE_URL", defaultBaseURL),
 		"the server's public `URL`, which prefixes mailed links (env ORGD_BASE_URL; default "+defaultBaseURL+")")
 	f.check(func() error { return checkBaseURL(o.baseURL) })
+	fs.StringVar(&o.keyFile, "secret-key-file", getenv("ORGD_SECRET_KEY_FILE"),
+		"the `FILE` of the key that seals TOTP secrets, token signing keys and mailed links in the database, made (0600) when missing (env ORGD_SECRET_KEY_FILE; default: the SQLite file's path + .key; PostgreSQL: none, secrets in clear)")
 	if !cmd.noActor {
 		fs.StringVar(&o.as, "as", "", "act as the user `US…`, with exactly that user's permissions (default: the operator)")
 		f.check(func() error {
@@ -372,8 +375,55 @@ func (c *call) open(ctx context.Context, log *slog.Logger) error {
 		return &operatorError{"cannot open the database: " + err.Error()}
 	}
 	c.db = db
+	if err := c.useKeys(ctx, log); err != nil {
+		db.Close()
+		return err
+	}
 	c.svc = orgmodel.NewService(db, orgmodel.Config{BaseURL: c.opts.baseURL, Hasher: passwordHasher, Resolver: res})
 	return nil
+}
+
+// useKeys loads the secret key file (made when missing) and has the store
+// seal secrets with it, re-sealing what is in clear or under an older key.
+// SQLite's default file sits next to the database; PostgreSQL has no
+// default, since every replica needs the same file: without one, secrets
+// stay in clear and serve says so.
+func (c *call) useKeys(ctx context.Context, log *slog.Logger) error {
+	return useKeys(ctx, c.db, c.opts.db, c.opts.keyFile, log)
+}
+
+func useKeys(ctx context.Context, db *store.DB, dsn, path string, log *slog.Logger) error {
+	if path == "" {
+		p, ok := sqlitePath(dsn)
+		if !ok {
+			log.Warn("no --secret-key-file: TOTP secrets, token signing keys and mailed links are stored in clear in PostgreSQL; give every replica the same key file")
+			return nil
+		}
+		path = p + ".key"
+	}
+	k, err := store.LoadKeyFile(path, true)
+	if err != nil {
+		return &operatorError{err.Error()}
+	}
+	n, err := db.UseKeys(ctx, k)
+	if err != nil {
+		return &operatorError{"cannot seal the database's secrets: " + err.Error()}
+	}
+	if n > 0 {
+		log.Info("sealed secrets with the secret key", "values", n, "key", k.Primary(), "file", path)
+	}
+	return nil
+}
+
+// sqlitePath is the file of a SQLite DSN.
+func sqlitePath(dsn string) (string, bool) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", false
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
+	}
+	return strings.TrimPrefix(dsn, "file:"), !strings.Contains(dsn, "://")
 }
 
 // writeJSON prints v as one indented JSON object.

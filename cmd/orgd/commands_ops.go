@@ -100,6 +100,28 @@ var opsCommands = []*command{
 		},
 	},
 	{
+		name: "audit verify", synopsis: "[--org OR…]…",
+		summary: "check the audit log's hash chains (every organization's, or those given) and name the first broken link (operator only)",
+		setup: func(f *flagSet) action {
+			orgs := f.list("org", "only this organization's chain `OR…`; repeatable")
+			f.check(func() error {
+				for _, o := range *orgs {
+					if err := orgmodel.CheckSID("--org", orgmodel.PrefixOrg, o); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			return func(ctx context.Context, c *call) (any, error) {
+				var sids []orgmodel.OrgSID
+				for _, o := range *orgs {
+					sids = append(sids, orgmodel.OrgSID(o))
+				}
+				return c.svc.VerifyAudit(ctx, c.actor, sids)
+			}
+		},
+	},
+	{
 		name: "mail list", synopsis: "[--to EMAIL] [--unsent] [--limit N]",
 		summary: "read the outbox, newest first: invitations, import confirmations and reset links (operator only)",
 		setup: func(f *flagSet) action {

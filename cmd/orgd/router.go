@@ -23,10 +23,13 @@ const readyTimeout = 2 * time.Second
 
 // newRouter returns the one handler orgd serves. Every surface of
 // CONTRACT.md mounts here; the operations endpoints are its own.
-func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
+//
+// extra middlewares (serve's rate limits) run after the body limit.
+func newRouter(log *slog.Logger, db pinger, m *metrics, extra ...func(http.Handler) http.Handler) *chi.Mux {
 	r := chi.NewRouter()
-	r.Use(dropBadRequestID, middleware.RequestID, echoRequestID,
+	r.Use(dropBadRequestID, middleware.RequestID, echoRequestID, baseHeaders,
 		observe(log, m), recoverer(log), limitBody)
+	r.Use(extra...)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeHTTP(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
@@ -57,6 +60,26 @@ func newRouter(log *slog.Logger, db pinger, m *metrics) *chi.Mux {
 	//   package api (/2010-04-01, /Organizations, /v2/token, /openapi.json) is mounted by mountAPI in api.go
 	//   package console (/console/) is mounted by mountConsole in console.go
 	return r
+}
+
+// baseHeaders sets the security headers every answer carries, whatever
+// the surface; the HTML surfaces add their Content-Security-Policy.
+func baseHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hsts tells browsers to use https only, when the base URL is https.
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // dropBadRequestID ignores a client's X-Request-Id unless it is short and
@@ -144,14 +167,6 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// limitBody bounds request bodies; adapters that need more say so.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
 }
 
 func writeHTTP(w http.ResponseWriter, code int, v any) {

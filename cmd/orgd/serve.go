@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/orgd/orgd/orgmodel"
 )
@@ -28,7 +32,7 @@ const (
 
 var serveCommand = &command{
 	name:     "serve",
-	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR]",
+	synopsis: "[--addr 127.0.0.1:8080] [--base-url URL] [--dns-server HOST:PORT] [--smtp smtp://host:port] [--mail-from ADDR] [--secret-key-file FILE] [timeouts and rate limits: see -h]",
 	summary:  "serve HTTP (health, readiness, metrics, SAML single sign-on and the login pages, the Twilio-compatible REST API, SCIM 2.0 for identity providers, the admin console) and run the background jobs",
 	noActor:  true,
 	raw:      true,
@@ -38,17 +42,31 @@ var serveCommand = &command{
 		from := f.fs.String("mail-from", f.getenv("ORGD_MAIL_FROM"), "the sender `ADDRESS` of mail (env ORGD_MAIL_FROM; default orgd@ the --base-url host)")
 		mailEvery := f.fs.Duration("mail-interval", defaultMailPeriod, "how often the outbox is delivered (a `duration`)")
 		f.dnsServer()
+		lim := serveLimits{}
+		f.fs.DurationVar(&lim.readHeader, "read-header-timeout", readHeaderTimeout, "cut off a client that has not sent its request headers within this `duration` (default 10s)")
+		f.fs.DurationVar(&lim.read, "read-timeout", readTimeout, "cut off a client that has not sent its whole request within this `duration` (default 30s)")
+		f.fs.DurationVar(&lim.write, "write-timeout", writeTimeout, "give up writing an answer after this `duration` (default 1m)")
+		f.fs.DurationVar(&lim.idle, "idle-timeout", idleTimeout, "close an idle keep-alive connection after this `duration` (default 2m)")
+		f.fs.Float64Var(&lim.loginRate, "login-rate", 1, "form posts per second per client IP on the login pages (`N`; default 1; 0: no limit)")
+		f.fs.IntVar(&lim.loginBurst, "login-burst", 20, "burst of form posts per client IP on the login pages (`N`; default 20)")
+		f.fs.Float64Var(&lim.tokenRate, "token-rate", 1000, "requests per second per credential (SCIM token, API credential, OAuth client) to SCIM and the API (`N`; default 1000; 0: no limit)")
+		f.fs.IntVar(&lim.tokenBurst, "token-burst", 2000, "burst of requests per credential to SCIM and the API (`N`; default 2000)")
+		f.fs.Float64Var(&lim.failRate, "auth-fail-rate", 1, "failed authentications per second per client IP to SCIM and the API (`N`; default 1; 0: no limit)")
+		f.fs.IntVar(&lim.failBurst, "auth-fail-burst", 20, "burst of failed authentications per client IP to SCIM and the API (`N`; default 20)")
 		var baseGiven bool
 		f.check(func() error {
 			if *mailEvery <= 0 {
 				return f.usageErr("--mail-interval must be positive")
+			}
+			if err := lim.check(f); err != nil {
+				return err
 			}
 			baseGiven = f.getenv("ORGD_BASE_URL") != ""
 			f.fs.Visit(func(fl *flag.Flag) { baseGiven = baseGiven || fl.Name == "base-url" })
 			return nil
 		})
 		return func(ctx context.Context, c *call) (any, error) {
-			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven})
+			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven, limits: lim})
 		}
 	},
 }
@@ -59,6 +77,37 @@ type serveConfig struct {
 	mailFrom  string
 	mailEvery time.Duration
 	baseGiven bool // --base-url or ORGD_BASE_URL was given; otherwise it follows the listener
+	limits    serveLimits
+}
+
+// serveLimits are the server's timeouts and rate limits (serve's flags).
+type serveLimits struct {
+	readHeader, read, write, idle time.Duration
+	loginRate                     float64
+	loginBurst                    int
+	tokenRate                     float64
+	tokenBurst                    int
+	failRate                      float64
+	failBurst                     int
+}
+
+func (l *serveLimits) check(f *flagSet) error {
+	for name, d := range map[string]time.Duration{"read-header-timeout": l.readHeader, "read-timeout": l.read, "write-timeout": l.write, "idle-timeout": l.idle} {
+		if d <= 0 {
+			return f.usageErr("--%s must be positive", name)
+		}
+	}
+	for name, v := range map[string]float64{"login-rate": l.loginRate, "token-rate": l.tokenRate, "auth-fail-rate": l.failRate} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return f.usageErr("--%s must be a number of requests per second, 0 or more", name)
+		}
+	}
+	for name, v := range map[string]int{"login-burst": l.loginBurst, "token-burst": l.tokenBurst, "auth-fail-burst": l.failBurst} {
+		if v < 1 {
+			return f.usageErr("--%s must be 1 or more", name)
+		}
+	}
+	return nil
 }
 
 // serve runs the HTTP server and the background jobs until ctx ends, then
@@ -88,17 +137,19 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	defer c.db.Close()
 
 	m := newMetrics()
-	router := newRouter(log, c.db, m)
-	mountSSO(router, c.svc, c.opts.baseURL, log)
-	mountAPI(router, c.svc, c.opts.baseURL, log, orgSCIMUsers(c.svc, c.opts.baseURL, log))
-	mountSCIM(router, c.svc, c.opts.baseURL, log)
-	mountConsole(router, c.svc, c.opts.baseURL, log)
+	lim := cfg.limits
+	rl := rateLimits(limitsConfig{tokenRate: rate.Limit(lim.tokenRate), tokenBurst: lim.tokenBurst, failRate: rate.Limit(lim.failRate), failBurst: lim.failBurst})
+	mws := []func(http.Handler) http.Handler{rl}
+	if strings.HasPrefix(c.opts.baseURL, "https://") {
+		mws = append(mws, hsts)
+	}
+	router := mountAll(newRouter(log, c.db, m, mws...), c.svc, c.opts.baseURL, log, lim)
 	srv := &http.Server{
 		Handler:           router,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -130,6 +181,19 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// mountAll mounts every surface of CONTRACT.md on r.
+func mountAll(r *chi.Mux, svc *orgmodel.Service, baseURL string, log *slog.Logger, lim serveLimits) *chi.Mux {
+	loginRate := rate.Limit(lim.loginRate)
+	if lim.loginRate == 0 {
+		loginRate = rate.Inf
+	}
+	mountSSO(r, svc, baseURL, log, loginRate, lim.loginBurst)
+	mountAPI(r, svc, baseURL, log, orgSCIMUsers(svc, baseURL, log))
+	mountSCIM(r, svc, baseURL, log)
+	mountConsole(r, svc, baseURL, log)
+	return r
 }
 
 // printBanner tells the operator where the server is and how to begin.

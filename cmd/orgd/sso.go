@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/time/rate"
 
 	"github.com/orgd/orgd/orgmodel"
 	"github.com/orgd/orgd/sso"
@@ -21,8 +22,8 @@ const (
 // mountSSO mounts the login side (package sso) on r: SAML under /sso/,
 // and /login, /logout, /signup, /forgot, /reset. It carries its own CSRF
 // protection (http.CrossOriginProtection, the ACS exempted).
-func mountSSO(r chi.Router, svc *orgmodel.Service, baseURL string, log *slog.Logger) {
-	h := sso.NewHandler(sso.Config{Service: svc, BaseURL: baseURL, Log: log})
+func mountSSO(r chi.Router, svc *orgmodel.Service, baseURL string, log *slog.Logger, formRate rate.Limit, formBurst int) {
+	h := sso.NewHandler(sso.Config{Service: svc, BaseURL: baseURL, Log: log, FormRate: formRate, FormBurst: formBurst})
 	for _, p := range sso.Paths {
 		r.Handle(p, h)
 	}

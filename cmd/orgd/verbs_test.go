@@ -228,6 +228,12 @@ func TestCLI_EveryVerb(t *testing.T) {
 		require.Equal(t, "user.remove", evs[0].str("action"))
 		require.Equal(t, alice, evs[0].str("actor"))
 		require.NotNil(t, find(f.ok("audit", "list", "--action", "org.").list("events"), "action", "org.merge"))
+		v := f.ok("audit", "verify")
+		require.Equal(t, "ok", v.str("status"))
+		require.Greater(t, v.num("events"), 10)
+		require.Equal(t, 1, f.ok("audit", "verify", "--org", A).num("chains"))
+		f.refused(3, "R-ROLE-3", "audit", "verify", "--as", alice)
+		f.refused(2, "", "audit", "verify", "--org", "ORnope")
 		require.NotEmpty(t, f.ok("mail", "list").list("messages"))
 		require.Contains(t, []string{"sqlite", "postgres"}, f.ok("migrate").str("dialect"))
 

@@ -60,6 +60,7 @@ var cases = []suiteCase{
 	{"R-USER-2/BackstopOneUserPerEmail", backstopOneUserPerEmail},
 	{"R-MERGE-7/FailedMergeChangesNothing", failedMergeChangesNothing},
 	{"R-AUDIT-1/AuditIsWrittenWithTheChange", auditWithTheChange},
+	{"R-AUDIT-1/ConcurrentWritersKeepTheHashChain", auditChainConcurrent},
 	{"Backstops/ForeignKeysAndDuplicates", backstopForeignKeys},
 	{"Claims/OutboxClaimsAreDisjoint", claimMail},
 	{"Claims/DomainChecksAreDisjoint", claimDomainChecks},
