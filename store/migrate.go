@@ -17,6 +17,11 @@ var migrationFS embed.FS
 // migrate applies the dialect's pending migrations, each in its own
 // transaction. On PostgreSQL a session advisory lock makes replicas that
 // start together migrate once.
+// Go migrations, beside the SQL files of migrations/{sqlite,postgres}.
+const chainAuditVersion = 61 // chainAudit: hash the audit events written before 00060
+
+var goMigrationVersions = []int64{chainAuditVersion}
+
 func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	sub, err := fs.Sub(migrationFS, "migrations/"+d.name)
 	if err != nil {
@@ -29,7 +34,7 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	// lack a lower number that a later build adds; apply it then rather
 	// than refuse to start. Each area's migrations only touch its own tables.
 	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true),
-		goose.WithGoMigrations(goose.NewGoMigration(61, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		goose.WithGoMigrations(goose.NewGoMigration(chainAuditVersion, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
 			return chainAudit(ctx, tx, d)
 		}}, nil)))
 	if d.name == "postgres" {

@@ -38,15 +38,29 @@ const gooseTable = "goose_db_version"
 // LatestSchemaVersion is the highest migration this build has for dialect
 // ("sqlite" or "postgres").
 func LatestSchemaVersion(dialect string) int64 {
-	var latest int64
+	vs := MigrationVersions(dialect)
+	if len(vs) == 0 {
+		return 0
+	}
+	return vs[len(vs)-1]
+}
+
+// MigrationVersions is every migration this build has for dialect, SQL
+// files and Go migrations, in ascending order.
+func MigrationVersions(dialect string) []int64 {
+	var out []int64
 	ents, _ := fs.ReadDir(migrationFS, "migrations/"+dialect)
 	for _, e := range ents {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		if v, err := strconv.ParseInt(num, 10, 64); ok && err == nil {
-			latest = max(latest, v)
+			out = append(out, v)
 		}
 	}
-	return latest
+	if len(out) > 0 {
+		out = append(out, goMigrationVersions...)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -248,3 +248,88 @@ func (s *DB) UseKeys(ctx context.Context, k *Keyring) (int, error) {
 	}
 	return n, nil
 }
+
+// CopyKeyFile copies the key file src to dst, a new file of mode 0600.
+func CopyKeyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", src, unwrapPath(err))
+	}
+	if _, err := ParseKeyring(data); err != nil {
+		return fmt.Errorf("secret key file %s: %w", src, err)
+	}
+	return writeNewFile(dst, data)
+}
+
+// MergeKeyFile makes the key file dst open what src's keys sealed: dst is
+// created as a copy of src when it does not exist; otherwise src's keys
+// that dst lacks are appended to it (dst's first key still seals).
+func MergeKeyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", src, unwrapPath(err))
+	}
+	from, err := ParseKeyring(data)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", src, err)
+	}
+	have, err := os.ReadFile(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return writeNewFile(dst, data)
+	}
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", dst, unwrapPath(err))
+	}
+	to, err := ParseKeyring(have)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", dst, err)
+	}
+	var add []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		id, _, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, dup := to.keys[id]; !dup && from.keys[id] != nil {
+			add = append(add, line)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", dst, unwrapPath(err))
+	}
+	prefix := ""
+	if len(have) > 0 && have[len(have)-1] != '\n' {
+		prefix = "\n"
+	}
+	_, err = f.WriteString(prefix + strings.Join(add, "\n") + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", dst, unwrapPath(err))
+	}
+	return nil
+}
+
+// writeNewFile writes data to a new file at path (mode 0600), refusing to
+// replace one.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", path, unwrapPath(err))
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("secret key file %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}

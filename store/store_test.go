@@ -106,7 +106,7 @@ func wantVersions(t *testing.T, dialect string) []int64 {
 		require.NoError(t, err, e.Name())
 		out = append(out, v)
 	}
-	out = append(out, 61) // chainAudit, a Go migration
+	out = append(out, goMigrationVersions...)
 	slices.Sort(out)
 	return out
 }

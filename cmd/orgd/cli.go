@@ -394,8 +394,8 @@ func (c *call) useKeys(ctx context.Context, log *slog.Logger) error {
 
 func useKeys(ctx context.Context, db *store.DB, dsn, path string, log *slog.Logger) error {
 	if path == "" {
-		p, ok := sqlitePath(dsn)
-		if !ok {
+		p, err := sqlitePath("--db", dsn)
+		if err != nil {
 			log.Warn("no --secret-key-file: TOTP secrets, token signing keys and mailed links are stored in clear in PostgreSQL; give every replica the same key file")
 			return nil
 		}
@@ -413,17 +413,6 @@ func useKeys(ctx context.Context, db *store.DB, dsn, path string, log *slog.Logg
 		log.Info("sealed secrets with the secret key", "values", n, "key", k.Primary(), "file", path)
 	}
 	return nil
-}
-
-// sqlitePath is the file of a SQLite DSN.
-func sqlitePath(dsn string) (string, bool) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", false
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:"), true
-	}
-	return strings.TrimPrefix(dsn, "file:"), !strings.Contains(dsn, "://")
 }
 
 // writeJSON prints v as one indented JSON object.

@@ -37,8 +37,18 @@ var dataCommands = []*command{
 				if err != nil {
 					return nil, err
 				}
-				return printed(c, map[string]any{"status": "backed-up", "db": c.opts.db, "out": rep.Path, "bytes": rep.Bytes,
-					"schema_version": rep.SchemaVersion, "integrity": rep.Integrity, "rows": rep.Rows})
+				res := map[string]any{"status": "backed-up", "db": c.opts.db, "out": rep.Path, "bytes": rep.Bytes,
+					"schema_version": rep.SchemaVersion, "integrity": rep.Integrity, "rows": rep.Rows}
+				// The sealed secrets in the copy open only with the secret
+				// key: a copy of the key file goes beside it, to be kept
+				// apart from the backup (README, "Backup and restore").
+				if keys := keyFileOf(c.opts.keyFile, path); fileExists(keys) {
+					if err := store.CopyKeyFile(keys, rep.Path+".key"); err != nil {
+						return nil, &operatorError{"the backup was written, but not a copy of its secret key: " + err.Error()}
+					}
+					res["secret_key_file"] = rep.Path + ".key"
+				}
+				return printed(c, res)
 			}
 		},
 	},
@@ -57,6 +67,15 @@ var dataCommands = []*command{
 				if err != nil {
 					return nil, err
 				}
+				// The backup's secret key (orgd backup wrote it beside the
+				// backup) joins the restored database's key file, so that
+				// the secrets sealed in the backup open.
+				keys := keyFileOf(c.opts.keyFile, dst)
+				if fileExists(*in + ".key") {
+					if err := store.MergeKeyFile(*in+".key", keys); err != nil {
+						return nil, &operatorError{"the backup was restored, but its secret key was not: " + err.Error()}
+					}
+				}
 				// Open migrates a backup of an older orgd to this one's schema.
 				db, err := store.Open(ctx, c.opts.db, slog.New(slog.DiscardHandler))
 				if err != nil {
@@ -67,9 +86,13 @@ var dataCommands = []*command{
 				if err != nil {
 					return nil, &operatorError{"the backup was restored but does not check out: " + err.Error()}
 				}
-				return printed(c, map[string]any{"status": "restored", "db": c.opts.db, "in": *in,
+				res := map[string]any{"status": "restored", "db": c.opts.db, "in": *in,
 					"backup_schema_version": from.SchemaVersion, "schema_version": rep.SchemaVersion,
-					"integrity": rep.Integrity, "rows": rep.Rows})
+					"integrity": rep.Integrity, "rows": rep.Rows}
+				if fileExists(keys) {
+					res["secret_key_file"] = keys
+				}
+				return printed(c, res)
 			}
 		},
 	},
@@ -111,11 +134,32 @@ var dataCommands = []*command{
 				for _, n := range rep.Rows {
 					total += n
 				}
-				return printed(c, map[string]any{"status": "copied", "from": *from, "to": "postgres",
-					"schema_version": rep.SchemaVersion, "tables": rep.Tables, "rows": rep.Rows, "total_rows": total})
+				res := map[string]any{"status": "copied", "from": *from, "to": "postgres",
+					"schema_version": rep.SchemaVersion, "tables": rep.Tables, "rows": rep.Rows, "total_rows": total}
+				// Sealed secrets are copied sealed: every PostgreSQL replica
+				// must be started with the SQLite database's key file.
+				if keys := keyFileOf(c.opts.keyFile, path); fileExists(keys) {
+					res["secret_key_file"] = keys
+					res["next"] = "start every PostgreSQL replica with --secret-key-file " + keys + " (or a copy of it)"
+				}
+				return printed(c, res)
 			}
 		},
 	},
+}
+
+// keyFileOf is the secret key file of the SQLite database at path: the one
+// --secret-key-file names, or the default beside the database.
+func keyFileOf(given, path string) string {
+	if given != "" {
+		return given
+	}
+	return path + ".key"
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // printed writes a raw verb's result as the CLI's one JSON object.

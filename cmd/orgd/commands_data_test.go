@@ -195,7 +195,7 @@ func TestMigrateData_SQLiteToPostgres(t *testing.T) {
 	f.ok("account", "keys", "create", "--account", f.acctA)
 	f.ok("subaccount", "create", "--parent", f.acctA, "--name", "Child")
 	f.ok("user", "invite", "--org", f.orgA, "--email", "pending@acme.test")
-	code, _, session := postForm(t, s.url+"/login/password", url.Values{"email": {"owner@acme.test"}, "password": {testPassword}}, "")
+	code, _, session := replicaPostForm(t, s.url+"/login/password", url.Values{"email": {"owner@acme.test"}, "password": {testPassword}}, "")
 	require.Equal(t, http.StatusSeeOther, code, s.stderr.String())
 	require.NotEmpty(t, session)
 	require.NoError(t, s.stop())
@@ -225,8 +225,11 @@ func TestMigrateData_SQLiteToPostgres(t *testing.T) {
 	require.Less(t, pos["users"], pos["accounts"])
 	require.Less(t, pos["scim_groups"], pos["group_members"])
 
+	require.Equal(t, filepath.Join(filepath.Dir(src[len("sqlite:"):]), "orgd.db.key"), m.str("secret_key_file"),
+		"sealed secrets are copied sealed: PostgreSQL needs the SQLite database's key")
 	pg := newCLI(t, pgDSN)
 	pg.env["ORGD_DNS_SERVER"] = f.dns.addr
+	pg.env["ORGD_SECRET_KEY_FILE"] = m.str("secret_key_file")
 	for _, args := range [][]string{
 		{"org", "show", "--org", f.orgA}, {"user", "list", "--org", f.orgA}, {"user", "list", "--org", f.orgC},
 		{"account", "list", "--org", f.orgC}, {"account", "grants", "--org", f.orgA}, {"domain", "list", "--org", f.orgA},

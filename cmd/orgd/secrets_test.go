@@ -117,7 +117,7 @@ func TestSecrets_NoneInClearAtRest(t *testing.T) {
 		require.NoError(t, s.stop())
 
 		var raw []byte
-		if p, ok := sqlitePath(dsn); ok {
+		if p, err := sqlitePath("--db", dsn); err == nil {
 			for _, f := range []string{p, p + "-wal", p + "-shm"} {
 				b, err := os.ReadFile(f)
 				if err == nil {
