@@ -37,18 +37,22 @@ var serveCommand = &command{
 		smtpURL := f.fs.String("smtp", f.getenv("ORGD_SMTP"), "deliver mail through this SMTP server `URL`: smtp://[user:pass@]host[:port][?from=ADDR] (env ORGD_SMTP; default: log it and keep it in the outbox)")
 		from := f.fs.String("mail-from", f.getenv("ORGD_MAIL_FROM"), "the sender `ADDRESS` of mail (env ORGD_MAIL_FROM; default orgd@ the --base-url host)")
 		mailEvery := f.fs.Duration("mail-interval", defaultMailPeriod, "how often the outbox is delivered (a `duration`)")
+		pprofAddr := f.fs.String("pprof-addr", "", "serve Go's pprof profiles on this loopback `HOST:PORT` (off by default; never on the main listener)")
 		f.dnsServer()
 		var baseGiven bool
 		f.check(func() error {
 			if *mailEvery <= 0 {
 				return f.usageErr("--mail-interval must be positive")
 			}
+			if *pprofAddr != "" && !loopbackAddr(*pprofAddr) {
+				return f.usageErr("--pprof-addr %q must be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT): profiles reveal the process's internals", *pprofAddr)
+			}
 			baseGiven = f.getenv("ORGD_BASE_URL") != ""
 			f.fs.Visit(func(fl *flag.Flag) { baseGiven = baseGiven || fl.Name == "base-url" })
 			return nil
 		})
 		return func(ctx context.Context, c *call) (any, error) {
-			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven})
+			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven, pprofAddr: *pprofAddr})
 		}
 	},
 }
@@ -59,6 +63,7 @@ type serveConfig struct {
 	mailFrom  string
 	mailEvery time.Duration
 	baseGiven bool // --base-url or ORGD_BASE_URL was given; otherwise it follows the listener
+	pprofAddr string
 }
 
 // serve runs the HTTP server and the background jobs until ctx ends, then
@@ -105,6 +110,14 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	waitJobs := startJobs(jobCtx, log, m, append(serverJobs(c.svc, sender, cfg.mailEvery, log), ssoJobs(c.svc, log)...))
+
+	if cfg.pprofAddr != "" {
+		stopPprof, err := servePprof(cfg.pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
