@@ -29,6 +29,8 @@ type DB struct {
 	log *slog.Logger
 	// ws and rs cache w's and r's prepared statements (SQLite only).
 	ws, rs *stmtCache
+	// cursors turns a walk through a list of users into keyset reads (cursor.go).
+	cursors *cursorCache
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -58,6 +60,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	s.log = log
+	s.cursors = newCursorCache()
 	return s, nil
 }
 
@@ -203,7 +206,7 @@ func (s *DB) runTx(ctx context.Context, db *sql.DB, readOnly bool, fn func(orgmo
 			panic(p)
 		}
 	}()
-	t := &tx{q: sqlTx, d: s.d, stmts: s.ws}
+	t := &tx{q: sqlTx, d: s.d, stmts: s.ws, cursors: s.cursors}
 	if db == s.r && s.r != s.w {
 		t.stmts = s.rs
 	}

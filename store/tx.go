@@ -15,6 +15,8 @@ type tx struct {
 	q     *sql.Tx
 	d     *dialect
 	stmts *stmtCache // nil: run statements as text
+	// cursors remembers where pages of users ended (keyset paging; nil: OFFSET only).
+	cursors *cursorCache
 }
 
 var _ orgmodel.Tx = (*tx)(nil)
