@@ -31,6 +31,8 @@ type DB struct {
 	ws, rs *stmtCache
 	// cursors turns a walk through a list of users into keyset reads (cursor.go).
 	cursors *cursorCache
+	// stopCk stops SQLite's checkpointer (nil on PostgreSQL).
+	stopCk func()
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -61,6 +63,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	}
 	s.log = log
 	s.cursors = newCursorCache()
+
 	return s, nil
 }
 
@@ -84,7 +87,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	mdb.Close()
-	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	// The writer never checkpoints (see checkpointer) and keeps a larger
+	// page cache: each write touches a random leaf of every index of a
+	// large table, and each page missing from the cache is a read.
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(%d)&_pragma=journal_size_limit(%d)", writerCacheKiB, walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
@@ -104,7 +111,15 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
-	return &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
+	db := &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}
+	stop, err := startCheckpointer(base+"?"+common, nil)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db.stopCk = stop
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -139,6 +154,9 @@ func redact(err error) error {
 
 // Close closes both pools.
 func (s *DB) Close() error {
+	if s.stopCk != nil {
+		s.stopCk()
+	}
 	s.ws.close()
 	s.rs.close()
 	err := s.w.Close()
