@@ -43,7 +43,9 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
 			return s.d.translate(err)
 		}
-		defer func() { _, _ = s.w.ExecContext(context.Background(), `PRAGMA cache_size = `+strconv.Itoa(writerCacheKiB)) }()
+		defer func() {
+			_, _ = s.w.ExecContext(context.Background(), `PRAGMA cache_size = `+strconv.Itoa(writerCacheKiB))
+		}()
 	}
 	userStmt := map[int]*sql.Stmt{}
 	prepare := func(cache map[int]*sql.Stmt, head, row string, n int) (*sql.Stmt, error) {
