@@ -20,7 +20,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	if e.SID == "" {
 		e.SID = orgmodel.AuditSID(orgmodel.NewSID(orgmodel.PrefixAudit))
 	}
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at)
+	err := t.q.QueryRowContext(t.ctx(ctx), t.d.rebind(`INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
 		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At)).Scan(&e.Seq)
 	return t.d.translate(err)
@@ -66,7 +66,7 @@ func scanMail(r scanner) (*orgmodel.Mail, error) {
 }
 
 func (t *tx) EnqueueMail(ctx context.Context, m *orgmodel.Mail) error {
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
+	err := t.q.QueryRowContext(t.ctx(ctx), t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		m.Kind, m.To, m.Subject, m.Body, ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
 	return t.d.translate(err)

@@ -164,3 +164,67 @@ func TestUserPagesAfterChangesNeitherRepeatNorSkip(t *testing.T) {
 	f := orgmodel.Query{Cond: orgmodel.ColCond{Col: orgmodel.UserColSID, Op: orgmodel.OpGe, Value: all[50]}, Offset: 100, Limit: 10}
 	require.Equal(t, all[150:160], pageOf(t, db, org, f))
 }
+
+// TestUserCountsFollowEveryChange: the count of an organization's users
+// (totalResults of an unfiltered SCIM list) is read from user_counts,
+// which triggers keep equal to a real count through inserts, deletes and
+// a merge's move.
+func TestUserCountsFollowEveryChange(t *testing.T) {
+	dialects(t, func(t *testing.T, dsn string) {
+		db := open(t, dsn)
+		org, all := keysetOrg(t, db, 300)
+		count := func(o orgmodel.OrgSID) (kept, real int) {
+			require.NoError(t, db.Read(t.Context(), func(otx orgmodel.Tx) error {
+				var err error
+				if kept, err = otx.CountUsersWhere(t.Context(), o, nil); err != nil {
+					return err
+				}
+				real, err = otx.(*tx).count(t.Context(), `SELECT COUNT(*) FROM users WHERE org_sid = ?`, o)
+				return err
+			}))
+			return kept, real
+		}
+		kept, real := count(org)
+		require.Equal(t, len(all), real)
+		require.Equal(t, real, kept)
+
+		other, otherOwner := keysetOrg2(t, db)
+		require.NoError(t, db.InTx(t.Context(), func(otx orgmodel.Tx) error {
+			// A merge demotes the candidate's Owner first (one Owner per organization).
+			if _, err := otx.(*tx).exec(t.Context(), `UPDATE users SET role = 'standard' WHERE sid = ?`, otherOwner); err != nil {
+				return err
+			}
+			for _, sid := range all[:7] {
+				u, err := otx.GetUser(t.Context(), orgmodel.UserSID(sid))
+				if err != nil {
+					return err
+				}
+				if u.Role == orgmodel.RoleOwner {
+					continue
+				}
+				if err := otx.DeleteUser(t.Context(), u.SID); err != nil {
+					return err
+				}
+			}
+			_, err := otx.MoveUsers(t.Context(), other, org, time.Now())
+			return err
+		}))
+		for _, o := range []orgmodel.OrgSID{org, other} {
+			kept, real := count(o)
+			require.Equal(t, real, kept, "%s", o)
+		}
+		kept, _ = count(org)
+		require.Greater(t, kept, len(all)-7)
+		kept, _ = count(other)
+		require.Equal(t, 0, kept)
+	})
+}
+
+// keysetOrg2 signs up a second organization with one user.
+func keysetOrg2(t *testing.T, db *DB) (orgmodel.OrgSID, orgmodel.UserSID) {
+	t.Helper()
+	svc := orgmodel.NewService(db, orgmodel.Config{Hasher: password.Fast})
+	r, err := svc.SignUp(t.Context(), orgmodel.OperatorActor("cli"), orgmodel.SignUpInput{Email: "owner@other.example", Password: "Corr3ct-Horse-Battery", EmailVerified: true})
+	require.NoError(t, err)
+	return r.OrgSID, r.UserSID
+}

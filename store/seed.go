@@ -98,5 +98,10 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 			terms, rows = terms[6*k:], rows-k
 		}
 	}
+	if s.d.name == "sqlite" {
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+strconv.Itoa(writerCacheKiB)); err != nil {
+			return s.d.translate(err)
+		}
+	}
 	return s.d.translate(tx.Commit())
 }

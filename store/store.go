@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -33,6 +35,14 @@ type DB struct {
 	cursors *cursorCache
 	// stopCk stops SQLite's checkpointer (nil on PostgreSQL).
 	stopCk func()
+	// jobs feed SQLite's group commit (batch.go; nil on PostgreSQL).
+	jobs        chan *writeJob
+	quit        chan struct{}
+	batcherDone chan struct{}
+	quitOnce    sync.Once
+	// largestBatch is the most writes one transaction has carried (tests).
+	largestBatch atomic.Int64
+	ckOnce       sync.Once
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -119,6 +129,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.stopCk = stop
+	db.startBatcher()
 	return db, nil
 }
 
@@ -154,8 +165,9 @@ func redact(err error) error {
 
 // Close closes both pools.
 func (s *DB) Close() error {
+	s.stopBatcher()
 	if s.stopCk != nil {
-		s.stopCk()
+		s.ckOnce.Do(s.stopCk)
 	}
 	s.ws.close()
 	s.rs.close()
@@ -187,7 +199,11 @@ const maxAttempts = 8
 func (s *DB) InTx(ctx context.Context, fn func(orgmodel.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.runTx(ctx, s.w, false, fn)
+		if s.jobs != nil {
+			err = s.batched(ctx, fn)
+		} else {
+			err = s.runTx(ctx, s.w, false, fn)
+		}
 		if !errors.Is(err, orgmodel.ErrRetry) || attempt == maxAttempts || ctx.Err() != nil {
 			break
 		}
