@@ -28,6 +28,7 @@ type driver struct {
 	client *http.Client
 	rr     atomic.Uint64
 	notes  []string
+	pids   []int // the servers orgbench started, whose CPU time it reads
 }
 
 func newDriver(c *config, st *state, baseline string) *driver {
@@ -275,6 +276,7 @@ func (d *driver) run(ctx context.Context, name string) (*result, error) {
 	var firstErr atomic.Value
 	var issued atomic.Int64
 	deadline := time.Now().Add(d.c.duration)
+	cpu0 := d.serverCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range d.c.conc {
@@ -333,6 +335,9 @@ func (d *driver) run(ctx context.Context, name string) (*result, error) {
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	if name != "baseline" {
+		res.ServerCPU = d.serverCPU() - cpu0
+	}
 	for _, l := range per {
 		res.Lat = append(res.Lat, l...)
 	}
@@ -345,6 +350,15 @@ func (d *driver) run(ctx context.Context, name string) (*result, error) {
 		sc.done(per)
 	}
 	return res, nil
+}
+
+// serverCPU is the CPU time the servers orgbench started have used.
+func (d *driver) serverCPU() time.Duration {
+	var sum time.Duration
+	for _, pid := range d.pids {
+		sum += processCPU(pid)
+	}
+	return sum
 }
 
 func excerpt(s string) string {

@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -158,6 +157,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer bl.stop()
 
 	d := newDriver(&c, st, bl.url)
+	for _, s := range rep.servers {
+		d.pids = append(d.pids, s.cmd.Process.Pid)
+	}
 	for _, name := range c.scenarios {
 		fmt.Fprintf(stderr, "orgbench: %s: %d clients for %v…\n", name, c.conc, c.duration)
 		r, err := d.run(ctx, name)
@@ -346,6 +348,27 @@ func loadAvg() string {
 	return f[0]
 }
 
+// processCPU is a process's user and system CPU time (Linux; 0 elsewhere).
+func processCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; count from its ')'.
+	s := string(raw)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
 func hashString(s string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(s); i++ {
@@ -353,5 +376,3 @@ func hashString(s string) uint32 {
 	}
 	return h
 }
-
-var _ = runtime.NumCPU

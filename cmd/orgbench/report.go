@@ -19,6 +19,17 @@ type result struct {
 	Lat      []time.Duration // one per answered request
 	// FirstErr is the first unexpected answer, to say what went wrong.
 	FirstErr string
+	// ServerCPU is the CPU time the servers spent during the scenario (0:
+	// unknown), which other load on the machine changes less than latency.
+	ServerCPU time.Duration
+}
+
+// cpuPerRequest is the servers' CPU time per answered request.
+func (r *result) cpuPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Requests)
 }
 
 // Throughput is answered requests per second.
@@ -101,12 +112,12 @@ func writeTable(w io.Writer, results []*result) {
 			break
 		}
 	}
-	fmt.Fprintln(w, "| scenario | one request | requests | errors | req/s | p50 ms | p99 ms | max ms | req/s ÷ baseline | p99 ÷ baseline |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | one request | requests | errors | req/s | p50 ms | p99 ms | max ms | req/s ÷ baseline | p99 ÷ baseline | server CPU ms/req |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		s := r.stats()
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", escapeCell(r.Name), escapeCell(r.What), r.Requests, r.Errors,
-			rate(s.RPS), ms(s.P50), ms(s.P99), ms(s.Max), ratio(s.RPS, base.RPS), ratio(float64(s.P99), float64(base.P99)))
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", escapeCell(r.Name), escapeCell(r.What), r.Requests, r.Errors,
+			rate(s.RPS), ms(s.P50), ms(s.P99), ms(s.Max), ratio(s.RPS, base.RPS), ratio(float64(s.P99), float64(base.P99)), ms(r.cpuPerRequest()))
 	}
 }
 

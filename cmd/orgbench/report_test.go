@@ -40,18 +40,18 @@ func TestTableRatiosAgainstBaseline(t *testing.T) {
 	base := &result{Name: "baseline", What: "fixed JSON", Requests: 1000, Elapsed: time.Second,
 		Lat: []time.Duration{time.Millisecond}}
 	slow := &result{Name: "scim-get", What: "GET /Users/{id}", Requests: 250, Errors: 1, Elapsed: time.Second,
-		Lat: []time.Duration{4 * time.Millisecond}}
+		Lat: []time.Duration{4 * time.Millisecond}, ServerCPU: 500 * time.Millisecond}
 	var b strings.Builder
 	writeTable(&b, []*result{base, slow})
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 4)
-	require.Equal(t, "| baseline | fixed JSON | 1000 | 0 | 1000 | 1.00 | 1.00 | 1.00 | 1.00× | 1.00× |", lines[2])
-	require.Equal(t, "| scim-get | GET /Users/{id} | 250 | 1 | 250 | 4.00 | 4.00 | 4.00 | 0.25× | 4.00× |", lines[3])
+	require.Equal(t, "| baseline | fixed JSON | 1000 | 0 | 1000 | 1.00 | 1.00 | 1.00 | 1.00× | 1.00× | – |", lines[2])
+	require.Equal(t, "| scim-get | GET /Users/{id} | 250 | 1 | 250 | 4.00 | 4.00 | 4.00 | 0.25× | 4.00× | 2.00 |", lines[3])
 }
 
 func TestTableWithoutBaselineHasNoRatio(t *testing.T) {
 	var b strings.Builder
 	writeTable(&b, []*result{{Name: "a|b", Requests: 1, Elapsed: time.Second, Lat: []time.Duration{time.Millisecond}}})
 	require.Contains(t, b.String(), `| a\|b |`)
-	require.Contains(t, b.String(), "| – | – |")
+	require.Contains(t, b.String(), "| – | – | – |")
 }
