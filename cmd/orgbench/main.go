@@ -82,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&serveArgs, "serve-args", "", "extra space-separated arguments for each `orgd serve`")
 	fs.StringVar(&c.out, "out", "", "also write the report to this `FILE`")
 	fs.StringVar(&c.logDir, "log-dir", "", "where the servers' logs go (default: a temporary directory, removed at the end)")
+	freshPG := fs.Bool("fresh-postgres", false, "create a new database on the PostgreSQL server --db names, run there, and drop it at the end")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,6 +109,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		c.scenarios = append(c.scenarios, s)
 	}
 	c.serveArgs = strings.Fields(serveArgs)
+	if *freshPG {
+		dsn, drop, err := freshPostgres(context.Background(), c.db)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		c.db = dsn
+		fmt.Fprintln(stderr, "orgbench: created a fresh PostgreSQL database; it is dropped at the end")
+	}
 	if c.state == "" {
 		if p, ok := strings.CutPrefix(c.db, "sqlite:"); ok {
 			c.state = p + ".orgbench.json"
