@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +132,40 @@ func TestWriterDoesNotCheckpoint(t *testing.T) {
 	require.Equal(t, 0, n)
 	require.NoError(t, db.w.QueryRowContext(t.Context(), `PRAGMA cache_size`).Scan(&cache))
 	require.Equal(t, writerCacheKiB, cache)
+}
+
+// TestWALRestartsAfterACheckpoint: the writer leaves its pages in the log
+// (it never checkpoints), and a checkpoint past walRestartFrames makes the
+// next write start the log over. (Under a steady stream of writes a
+// PASSIVE checkpoint never catches up, so only the RESTART does that; a
+// sequential test cannot tell the two apart.)
+func TestWALRestartsAfterACheckpoint(t *testing.T) {
+	dsn := NewSQLiteDSN(t)
+	db := open(t, dsn)
+	ctx := t.Context()
+	db.ckOnce.Do(db.stopCk) // only this test checkpoints
+	ck, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	defer ck.Close()
+	write := func(n int) {
+		for i := range n {
+			require.NoError(t, db.InTx(ctx, func(tx orgmodel.Tx) error {
+				return tx.EnqueueMail(ctx, &orgmodel.Mail{Kind: "test", To: fmt.Sprintf("w%d@x.example", i), Body: strings.Repeat("x", 3000), CreatedAt: time.Now(), NextAttemptAt: time.Now()})
+			}))
+		}
+	}
+	frames := func() int {
+		var busy, n, done int
+		require.NoError(t, ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &n, &done))
+		return n
+	}
+	write(200)
+	grown := frames()
+	require.Greater(t, grown, 100, "the writer does not checkpoint: its pages stay in the log")
+	old := walRestartFrames
+	walRestartFrames = 50
+	defer func() { walRestartFrames = old }()
+	checkpoint(ctx, ck, nil)
+	write(1)
+	require.Less(t, frames(), 20, "after a restart the next write starts the log over")
 }

@@ -17,15 +17,22 @@ import (
 // POST /Users, on the single writer). Here the writer never checkpoints;
 // a connection of its own does, every checkpointEvery, without blocking
 // writers or readers (PASSIVE). A page written many times between two
-// checkpoints is copied once. The log restarts from its beginning once a
-// checkpoint has caught up (SQLite does that at the next write) and is
-// truncated to walSizeLimit then.
+// checkpoints is copied once. SQLite restarts the log from its beginning
+// only when a write begins after a checkpoint has caught up with it, which
+// a steady stream of writes never lets happen: so once the log holds more
+// than walRestartFrames pages, the checkpointer asks for a RESTART
+// checkpoint, which holds writers back for the little the PASSIVE one left
+// and makes the next write start the log over (truncated to walSizeLimit).
 const (
 	checkpointEvery = time.Second
 	// writerCacheKiB is the writer's page cache (negative: KiB), 32 MiB.
 	writerCacheKiB = -32768
 	walSizeLimit   = 64 << 20
 )
+
+// walRestartFrames is the log's length (in pages) past which it is
+// restarted: 16,384 pages of 4 KiB, 64 MiB.
+var walRestartFrames = 16384
 
 // startCheckpointer checkpoints the database at dsn until the returned
 // function is called (which runs a last checkpoint).
@@ -61,7 +68,11 @@ func startCheckpointer(dsn string, log *slog.Logger) (func(), error) {
 
 func checkpoint(ctx context.Context, ck *sql.DB, log *slog.Logger) {
 	var busy, frames, done int
-	if err := ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil && ctx.Err() == nil && log != nil {
+	err := ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+	if err == nil && frames > walRestartFrames {
+		err = ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &done)
+	}
+	if err != nil && ctx.Err() == nil && log != nil {
 		log.Warn("sqlite checkpoint failed; the next one retries", "error", err.Error())
 	}
 }
