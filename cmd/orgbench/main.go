@@ -229,7 +229,8 @@ type server struct {
 	startup         time.Duration
 	rssNow, rssPeak int64 // bytes
 	logPath         string
-	exited          chan error
+	exited          chan struct{} // closed when the process has ended
+	waitErr         error         // how it ended, once exited is closed
 }
 
 // freeAddr returns a loopback address with a free port.
@@ -256,7 +257,7 @@ func startServers(ctx context.Context, c *config, logDir string, stderr io.Write
 		if base == "" {
 			base = "http://" + addr
 		}
-		s := &server{url: "http://" + addr, base: base, logPath: filepath.Join(logDir, fmt.Sprintf("orgd-%d.log", i)), exited: make(chan error, 1)}
+		s := &server{url: "http://" + addr, base: base, logPath: filepath.Join(logDir, fmt.Sprintf("orgd-%d.log", i)), exited: make(chan struct{})}
 		logf, err := os.Create(s.logPath)
 		if err != nil {
 			return out, err
@@ -269,7 +270,7 @@ func startServers(ctx context.Context, c *config, logDir string, stderr io.Write
 			logf.Close()
 			return out, fmt.Errorf("starting %s: %w", c.orgd, err)
 		}
-		go func() { s.exited <- s.cmd.Wait(); logf.Close() }()
+		go func() { s.waitErr = s.cmd.Wait(); logf.Close(); close(s.exited) }()
 		out = append(out, s)
 		if err := waitReady(ctx, s, 60*time.Second); err != nil {
 			return out, err
@@ -285,9 +286,9 @@ func waitReady(ctx context.Context, s *server, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-s.exited:
+		case <-s.exited:
 			tail, _ := os.ReadFile(s.logPath)
-			return fmt.Errorf("orgd serve exited (%v) before it was ready; its log ends with:\n%s", err, lastLines(string(tail), 5))
+			return fmt.Errorf("orgd serve exited (%v) before it was ready; its log ends with:\n%s", s.waitErr, lastLines(string(tail), 5))
 		default:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/readyz", nil)
