@@ -69,6 +69,9 @@ func (s *DB) startBatcher() {
 				s.largestBatch.Store(int64(len(batch)))
 			}
 			s.runBatch(batch)
+			if s.walLong.Swap(false) {
+				s.restartWAL()
+			}
 		}
 	}()
 }

@@ -20,9 +20,12 @@ import (
 // checkpoints is copied once. SQLite restarts the log from its beginning
 // only when a write begins after a checkpoint has caught up with it, which
 // a steady stream of writes never lets happen: so once the log holds more
-// than walRestartFrames pages, the checkpointer asks for a RESTART
-// checkpoint, which holds writers back for the little the PASSIVE one left
-// and makes the next write start the log over (truncated to walSizeLimit).
+// than walRestartFrames pages, the checkpointer asks the writer (between two
+// batches, batch.go) for a RESTART checkpoint, which copies the little the
+// PASSIVE one left, waits for reads of older snapshots (milliseconds) and
+// makes the next write start the log over (truncated to walSizeLimit). A
+// RESTART from the checkpointer's own connection would wait on the busy
+// writer instead, holding new writes back meanwhile: seconds of stalls.
 const (
 	checkpointEvery = time.Second
 	// writerCacheKiB is the writer's page cache (negative: KiB), 32 MiB.
@@ -35,8 +38,9 @@ const (
 var walRestartFrames = 16384
 
 // startCheckpointer checkpoints the database at dsn until the returned
-// function is called (which runs a last checkpoint).
-func startCheckpointer(dsn string, log *slog.Logger) (func(), error) {
+// function is called (which runs a last checkpoint); long is called when
+// the log should be restarted.
+func startCheckpointer(dsn string, log *slog.Logger, long func()) (func(), error) {
 	ck, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
@@ -54,25 +58,32 @@ func startCheckpointer(dsn string, log *slog.Logger) (func(), error) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				checkpoint(ctx, ck, log)
+				if checkpoint(ctx, ck, log) > walRestartFrames && long != nil {
+					long()
+				}
 			}
 		}
 	}()
 	return func() {
 		cancel()
 		wg.Wait()
-		checkpoint(context.Background(), ck, log)
+		_ = checkpoint(context.Background(), ck, log)
 		ck.Close()
 	}, nil
 }
 
-func checkpoint(ctx context.Context, ck *sql.DB, log *slog.Logger) {
+// checkpoint runs a PASSIVE checkpoint and returns the log's length in pages.
+func checkpoint(ctx context.Context, ck *sql.DB, log *slog.Logger) int {
 	var busy, frames, done int
 	err := ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
-	if err == nil && frames > walRestartFrames {
-		err = ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &done)
-	}
 	if err != nil && ctx.Err() == nil && log != nil {
 		log.Warn("sqlite checkpoint failed; the next one retries", "error", err.Error())
 	}
+	return frames
+}
+
+// restartWAL runs a RESTART checkpoint on the writer's connection.
+func (s *DB) restartWAL() {
+	var busy, frames, done int
+	_ = s.w.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &done)
 }

@@ -42,7 +42,9 @@ type DB struct {
 	quitOnce    sync.Once
 	// largestBatch is the most writes one transaction has carried (tests).
 	largestBatch atomic.Int64
-	ckOnce       sync.Once
+	// walLong asks the writer to restart the WAL between two batches.
+	walLong atomic.Bool
+	ckOnce  sync.Once
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -123,7 +125,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	db := &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}
-	stop, err := startCheckpointer(base+"?"+common, nil)
+	stop, err := startCheckpointer(base+"?"+common, nil, func() { db.walLong.Store(true) })
 	if err != nil {
 		w.Close()
 		r.Close()
