@@ -4,7 +4,7 @@ DB      ?= sqlite:./orgd.db
 ADDR    ?= 127.0.0.1:8080
 PG_DSN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build run test test-postgres lint bench clean
+.PHONY: build run test test-postgres lint bench bench-postgres bench-go clean
 
 build:
 	$(GO) build -o bin/orgd ./cmd/orgd
@@ -26,8 +26,27 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Runs the benchmarks of every package that has some, printing the results.
-bench:
+# A short orgbench run (README "Performance"): seeds a SQLite database in a
+# temporary directory, starts orgd serve on it, drives every scenario for
+# BENCH_DURATION and prints the markdown table. The 1M-user run:
+#   make bench BENCH_USERS=1000000 BENCH_DURATION=20s
+BENCH_USERS    ?= 20000
+BENCH_DURATION ?= 3s
+BENCH_FLAGS    ?=
+bench: build
+	$(GO) build -o bin/orgbench ./cmd/orgbench
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	./bin/orgbench --orgd bin/orgd --db "sqlite:$$d/bench.db" --users $(BENCH_USERS) --duration $(BENCH_DURATION) $(BENCH_FLAGS)
+
+# The same against two orgd serve on one fresh PostgreSQL database (PG_DSN's
+# server; the database is created and dropped).
+bench-postgres: build
+	$(GO) build -o bin/orgbench ./cmd/orgbench
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	./bin/orgbench --orgd bin/orgd --db '$(PG_DSN)' --fresh-postgres --replicas 2 --state "$$d/state.json" --users $(BENCH_USERS) --duration $(BENCH_DURATION) $(BENCH_FLAGS)
+
+# Go benchmarks of every package that has some.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
 
 clean:

@@ -118,7 +118,7 @@ func scanMailRow(r scanner) (*orgmodel.Mail, error) {
 }
 
 func (t *tx) EnqueueMail(ctx context.Context, m *orgmodel.Mail) error {
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
+	err := t.q.QueryRowContext(t.ctx(ctx), t.d.rebind(`INSERT INTO outbox (kind, to_addr, subject, body, created_at, attempts, next_attempt_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		m.Kind, m.To, m.Subject, t.keys.seal("outbox.body", m.Body), ms(m.CreatedAt), m.Attempts, ms(m.NextAttemptAt)).Scan(&m.ID)
 	return t.d.translate(err)

@@ -598,7 +598,10 @@ func (q *sqlb) order(rel relation, s orgmodel.Sort) error {
 		q.w(" AND o.value <> '')", dir, ", ", q.collate(alias+".sid"), dir)
 		return nil
 	case s.Col == "" || s.Col == orgmodel.UserColSID:
-		q.w(" ORDER BY ", q.collate(alias+".sid"), dir)
+		// SIDs are two capitals and lower-case hex digits, in the same order
+		// under every collation: no COLLATE, so that the (org_sid, sid)
+		// index gives the order (and a keyset seek) on PostgreSQL too.
+		q.w(" ORDER BY ", alias+".sid", dir)
 		return nil
 	case rel == relUsers:
 		switch s.Col {
@@ -640,8 +643,10 @@ func (q *sqlb) order(rel relation, s orgmodel.Sort) error {
 func (q *sqlb) page(offset, limit int) {
 	q.w(" LIMIT ")
 	q.arg(int64(limit))
-	q.w(" OFFSET ")
-	q.arg(int64(offset))
+	if offset > 0 {
+		q.w(" OFFSET ")
+		q.arg(int64(offset))
+	}
 }
 
 func str(v any) string {
@@ -678,16 +683,19 @@ func (d *dialect) rebindOnce(q string) string {
 }
 
 func (t *tx) dynQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.ctx(ctx)
 	rows, err := t.q.QueryContext(ctx, t.d.rebindOnce(q), args...)
 	return rows, t.d.translate(err)
 }
 
 func (t *tx) dynExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.ctx(ctx)
 	r, err := t.q.ExecContext(ctx, t.d.rebindOnce(q), args...)
 	return r, t.d.translate(err)
 }
 
 func (t *tx) dynCount(ctx context.Context, q string, args ...any) (int, error) {
+	ctx = t.ctx(ctx)
 	var n int
 	err := t.q.QueryRowContext(ctx, t.d.rebindOnce(q), args...).Scan(&n)
 	return n, t.d.translate(err)
@@ -722,19 +730,58 @@ func qualify(alias, cols string) string {
 }
 
 func (t *tx) SearchUsers(ctx context.Context, org orgmodel.OrgSID, q orgmodel.Query) ([]*orgmodel.User, error) {
+	stmt, args, put, err := t.usersPage(org, q)
+	if err != nil {
+		return nil, err
+	}
+	out, err := dynAll(ctx, t, t.scanUser, stmt, args...)
+	if err == nil && len(out) > 0 && put != nil {
+		put(string(out[len(out)-1].SID), len(out))
+	}
+	return out, err
+}
+
+// usersPage writes the statement of one page of users. In SID order (the
+// default) a page whose position some earlier page ended at seeks past
+// that page's last SID instead of walking an OFFSET (cursor.go); put
+// remembers where a page read with it ended.
+func (t *tx) usersPage(org orgmodel.OrgSID, q orgmodel.Query) (string, []any, func(last string, n int), error) {
 	b := &sqlb{d: t.d, org: org}
 	b.w("SELECT ", userColsU)
 	if err := b.usersFrom(q.Cond); err != nil {
-		return nil, err
+		return "", nil, nil, err
+	}
+	offset := q.Offset
+	var put func(string, int)
+	if t.cursors != nil && q.Sort.Path == "" && (q.Sort.Col == "" || q.Sort.Col == orgmodel.UserColSID) {
+		stmt := fmt.Sprintf("%s %q", b.b.String(), b.args)
+		if offset > 0 {
+			if after, ok := t.cursors.get(cursorKey{stmt: stmt, pos: offset, desc: q.Sort.Desc}); ok {
+				if q.Sort.Desc {
+					b.w(" AND u.sid < ")
+				} else {
+					b.w(" AND u.sid > ")
+				}
+				b.arg(after)
+				offset = 0
+			}
+		}
+		put = func(last string, n int) {
+			t.cursors.put(cursorKey{stmt: stmt, pos: q.Offset + n, desc: q.Sort.Desc}, last)
+		}
 	}
 	if err := b.order(relUsers, q.Sort); err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	b.page(q.Offset, q.Limit)
-	return dynAll(ctx, t, t.scanUser, b.b.String(), b.args...)
+	b.page(offset, q.Limit)
+	return b.b.String(), b.args, put, nil
 }
 
 func (t *tx) CountUsersWhere(ctx context.Context, org orgmodel.OrgSID, c orgmodel.Cond) (int, error) {
+	if all, ok := c.(orgmodel.Const); c == nil || (ok && bool(all)) {
+		// Every user: the count the triggers of user_counts keep.
+		return t.count(ctx, `SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE org_sid = ?`, org)
+	}
 	b := &sqlb{d: t.d, org: org}
 	b.w("SELECT COUNT(*)")
 	if err := b.usersFrom(c); err != nil {

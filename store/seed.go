@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -42,7 +43,9 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
 			return s.d.translate(err)
 		}
-		defer func() { _, _ = s.w.ExecContext(context.Background(), `PRAGMA cache_size = -2000`) }()
+		defer func() {
+			_, _ = s.w.ExecContext(context.Background(), `PRAGMA cache_size = `+strconv.Itoa(writerCacheKiB))
+		}()
 	}
 	userStmt := map[int]*sql.Stmt{}
 	prepare := func(cache map[int]*sql.Stmt, head, row string, n int) (*sql.Stmt, error) {
@@ -93,6 +96,11 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 				return fmt.Errorf("store: seeding terms: %w", s.d.translate(err))
 			}
 			terms, rows = terms[6*k:], rows-k
+		}
+	}
+	if s.d.name == "sqlite" {
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+strconv.Itoa(writerCacheKiB)); err != nil {
+			return s.d.translate(err)
 		}
 	}
 	return s.d.translate(tx.Commit())

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -31,6 +33,20 @@ type DB struct {
 	ws, rs *stmtCache
 	// keys seal secrets (UseKeys); nil: they are written in clear.
 	keys *Keyring
+	// cursors turns a walk through a list of users into keyset reads (cursor.go).
+	cursors *cursorCache
+	// stopCk stops SQLite's checkpointer (nil on PostgreSQL).
+	stopCk func()
+	// jobs feed SQLite's group commit (batch.go; nil on PostgreSQL).
+	jobs        chan *writeJob
+	quit        chan struct{}
+	batcherDone chan struct{}
+	quitOnce    sync.Once
+	// largestBatch is the most writes one transaction has carried (tests).
+	largestBatch atomic.Int64
+	// walLong asks the writer to restart the WAL between two batches.
+	walLong atomic.Bool
+	ckOnce  sync.Once
 }
 
 var _ orgmodel.Store = (*DB)(nil)
@@ -60,6 +76,8 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	s.log = log
+	s.cursors = newCursorCache()
+
 	return s, nil
 }
 
@@ -83,7 +101,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	mdb.Close()
-	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	// The writer never checkpoints (see checkpointer), keeps the savepoints
+	// of a batch (batch.go) in memory rather than a temporary file, and a larger
+	// page cache: each write touches a random leaf of every index of a
+	// large table, and each page missing from the cache is a read.
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(%d)&_pragma=journal_size_limit(%d)", writerCacheKiB, walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
@@ -103,7 +126,16 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
-	return &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}, nil
+	db := &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}
+	stop, err := startCheckpointer(base+"?"+common, nil, func() { db.walLong.Store(true) })
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db.stopCk = stop
+	db.startBatcher()
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -138,6 +170,10 @@ func redact(err error) error {
 
 // Close closes both pools.
 func (s *DB) Close() error {
+	s.stopBatcher()
+	if s.stopCk != nil {
+		s.ckOnce.Do(s.stopCk)
+	}
 	s.ws.close()
 	s.rs.close()
 	err := s.w.Close()
@@ -168,7 +204,11 @@ const maxAttempts = 8
 func (s *DB) InTx(ctx context.Context, fn func(orgmodel.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.runTx(ctx, s.w, false, fn)
+		if s.jobs != nil {
+			err = s.batched(ctx, fn)
+		} else {
+			err = s.runTx(ctx, s.w, false, fn)
+		}
 		if !errors.Is(err, orgmodel.ErrRetry) || attempt == maxAttempts || ctx.Err() != nil {
 			break
 		}
@@ -205,7 +245,7 @@ func (s *DB) runTx(ctx context.Context, db *sql.DB, readOnly bool, fn func(orgmo
 			panic(p)
 		}
 	}()
-	t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys}
+	t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors}
 	if db == s.r && s.r != s.w {
 		t.stmts = s.rs
 	}

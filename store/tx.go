@@ -16,11 +16,26 @@ type tx struct {
 	d     *dialect
 	stmts *stmtCache // nil: run statements as text
 	keys  *Keyring   // seals secrets; nil: in clear
+	// cursors remembers where pages of users ended (keyset paging; nil: OFFSET only).
+	cursors *cursorCache
+	// detached runs statements without their caller's cancellation: in a
+	// batch of writes (batch.go) an interrupted statement would roll back
+	// the other callers' writes too.
+	detached bool
+}
+
+// ctx is the context t's statements run under.
+func (t *tx) ctx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 var _ orgmodel.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.ctx(ctx)
 	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		r, err := s.ExecContext(ctx, args...)
@@ -47,6 +62,7 @@ func (t *tx) execOne(ctx context.Context, q string, args ...any) error {
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.ctx(ctx)
 	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
@@ -63,6 +79,7 @@ func (t *tx) count(ctx context.Context, q string, args ...any) (int, error) {
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.ctx(ctx)
 	q = t.d.rebind(q)
 	if s := t.prepared(ctx, q); s != nil {
 		return s.QueryRowContext(ctx, args...)

@@ -41,6 +41,7 @@ var serveCommand = &command{
 		smtpURL := f.fs.String("smtp", f.getenv("ORGD_SMTP"), "deliver mail through this SMTP server `URL`: smtp://[user:pass@]host[:port][?from=ADDR] (env ORGD_SMTP; default: log it and keep it in the outbox)")
 		from := f.fs.String("mail-from", f.getenv("ORGD_MAIL_FROM"), "the sender `ADDRESS` of mail (env ORGD_MAIL_FROM; default orgd@ the --base-url host)")
 		mailEvery := f.fs.Duration("mail-interval", defaultMailPeriod, "how often the outbox is delivered (a `duration`)")
+		pprofAddr := f.fs.String("pprof-addr", "", "serve Go's pprof profiles on this loopback `HOST:PORT` (off by default; never on the main listener)")
 		f.dnsServer()
 		lim := serveLimits{}
 		f.fs.DurationVar(&lim.readHeader, "read-header-timeout", readHeaderTimeout, "cut off a client that has not sent its request headers within this `duration` (default 10s)")
@@ -61,12 +62,15 @@ var serveCommand = &command{
 			if err := lim.check(f); err != nil {
 				return err
 			}
+			if *pprofAddr != "" && !loopbackAddr(*pprofAddr) {
+				return f.usageErr("--pprof-addr %q must be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT): profiles reveal the process's internals", *pprofAddr)
+			}
 			baseGiven = f.getenv("ORGD_BASE_URL") != ""
 			f.fs.Visit(func(fl *flag.Flag) { baseGiven = baseGiven || fl.Name == "base-url" })
 			return nil
 		})
 		return func(ctx context.Context, c *call) (any, error) {
-			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven, limits: lim})
+			return nil, serve(ctx, c, serveConfig{addr: *addr, smtp: *smtpURL, mailFrom: *from, mailEvery: *mailEvery, baseGiven: baseGiven, limits: lim, pprofAddr: *pprofAddr})
 		}
 	},
 }
@@ -78,6 +82,7 @@ type serveConfig struct {
 	mailEvery time.Duration
 	baseGiven bool // --base-url or ORGD_BASE_URL was given; otherwise it follows the listener
 	limits    serveLimits
+	pprofAddr string
 }
 
 // serveLimits are the server's timeouts and rate limits (serve's flags).
@@ -156,6 +161,14 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	waitJobs := startJobs(jobCtx, log, m, append(serverJobs(c.svc, sender, cfg.mailEvery, log), ssoJobs(c.svc, log)...))
+
+	if cfg.pprofAddr != "" {
+		stopPprof, err := servePprof(cfg.pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

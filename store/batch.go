@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+// Group commit on SQLite. SQLite has one writer; each transaction's commit
+// writes every page it changed to the write-ahead log (two system calls a
+// page) and the pages that every write shares — the tops of the indexes,
+// their right edges, the audit log's tail — once per transaction. So
+// instead of running the callers of InTx one transaction after another, a
+// single goroutine takes every caller that is waiting when it is free and
+// runs them in one transaction, each inside a savepoint of its own: a
+// caller whose function fails (or panics) is rolled back to its savepoint
+// alone, and the others commit together. One caller alone runs exactly as
+// before. Each caller still sees the writes of those before it in the
+// batch, as it would have seen them committed, so the outcome is the same
+// as running them in that order.
+//
+// Statements of a batch ignore their caller's cancellation (tx.detached):
+// SQLite rolls back the whole transaction when a write statement is
+// interrupted. A caller that gives up waits for its function to finish.
+
+const maxBatch = 64
+
+type writeJob struct {
+	ctx  context.Context
+	fn   func(orgmodel.Tx) error
+	done chan jobResult
+}
+
+type jobResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+var errClosed = errors.New("store: the database is closed")
+
+// startBatcher starts the goroutine that runs s's writes.
+func (s *DB) startBatcher() {
+	s.jobs = make(chan *writeJob)
+	s.quit = make(chan struct{})
+	s.batcherDone = make(chan struct{})
+	go func() {
+		defer close(s.batcherDone)
+		for {
+			var first *writeJob
+			select {
+			case first = <-s.jobs:
+			case <-s.quit:
+				return
+			}
+			batch := []*writeJob{first}
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case j := <-s.jobs:
+					batch = append(batch, j)
+				default:
+					break more
+				}
+			}
+			if int64(len(batch)) > s.largestBatch.Load() {
+				s.largestBatch.Store(int64(len(batch)))
+			}
+			s.runBatch(batch)
+			if s.walLong.Swap(false) {
+				s.restartWAL()
+			}
+		}
+	}()
+}
+
+func (s *DB) stopBatcher() {
+	if s.quit != nil {
+		s.quitOnce.Do(func() { close(s.quit) })
+		<-s.batcherDone
+	}
+}
+
+// batched runs fn in the next batch and returns its outcome.
+func (s *DB) batched(ctx context.Context, fn func(orgmodel.Tx) error) error {
+	j := &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return errClosed
+	}
+	r := <-j.done
+	if r.panicked {
+		panic(r.panicVal)
+	}
+	return r.err
+}
+
+// call runs fn, turning a panic into a result.
+func call(fn func(orgmodel.Tx) error, t *tx) (r jobResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = jobResult{panicked: true, panicVal: p}
+		}
+	}()
+	return jobResult{err: fn(t)}
+}
+
+func (s *DB) runBatch(batch []*writeJob) {
+	res := make([]jobResult, len(batch))
+	defer func() {
+		for i, j := range batch {
+			j.done <- res[i]
+		}
+	}()
+	ctx := context.Background()
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		for i := range res {
+			res[i].err = s.d.translate(err)
+		}
+		return
+	}
+	single := len(batch) == 1
+	committed := 0
+	broken := error(nil)
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			res[i].err = err
+			continue
+		}
+		if !single {
+			if _, err := sqlTx.ExecContext(ctx, `SAVEPOINT batch`); err != nil {
+				broken = err
+				break
+			}
+		}
+		res[i] = call(j.fn, &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true})
+		if single {
+			if res[i].err == nil && !res[i].panicked {
+				committed++
+			}
+			break
+		}
+		if res[i].err != nil || res[i].panicked {
+			if _, err := sqlTx.ExecContext(ctx, `ROLLBACK TO batch`); err != nil {
+				broken = err
+				break
+			}
+		}
+		if _, err := sqlTx.ExecContext(ctx, `RELEASE batch`); err != nil {
+			broken = err
+			break
+		}
+		if res[i].err == nil && !res[i].panicked {
+			committed++
+		}
+	}
+	if broken != nil {
+		// The transaction cannot be trusted: nobody's writes commit.
+		_ = sqlTx.Rollback()
+		for i := range res {
+			if res[i].err == nil && !res[i].panicked {
+				res[i].err = fmt.Errorf("store: a batch of writes failed: %w", s.d.translate(broken))
+			}
+		}
+		return
+	}
+	if committed == 0 {
+		_ = sqlTx.Rollback()
+		return
+	}
+	if err := sqlTx.Commit(); err != nil {
+		for i := range res {
+			if res[i].err == nil && !res[i].panicked {
+				res[i].err = s.d.translate(err)
+			}
+		}
+	}
+}

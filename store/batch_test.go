@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/orgd/orgd/orgmodel"
+)
+
+// TestGroupCommitIsolatesEachCaller: many writers at once share SQLite
+// transactions (batch.go), yet each one's writes commit or vanish as if it
+// had run alone: a failing or panicking caller leaves nothing behind and
+// takes nobody else's writes with it, and a caller sees the writes of the
+// callers committed before it.
+func TestGroupCommitIsolatesEachCaller(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	ctx := t.Context()
+	mail := func(to string) *orgmodel.Mail {
+		return &orgmodel.Mail{Kind: "test", To: to, Subject: "s", Body: "b", CreatedAt: time.Now(), NextAttemptAt: time.Now()}
+	}
+	errBoom := errors.New("boom")
+	const n = 200
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	panics := make([]any, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			<-start
+			results[i] = db.InTx(ctx, func(tx orgmodel.Tx) error {
+				if err := tx.EnqueueMail(ctx, mail(fmt.Sprintf("m%03d@x.example", i))); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return errBoom // after a write: the write must vanish
+				case 7:
+					panic(fmt.Sprintf("panic %d", i))
+				}
+				return nil
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	var got []*orgmodel.Mail
+	require.NoError(t, db.Read(ctx, func(tx orgmodel.Tx) error {
+		var err error
+		got, err = tx.ListMail(ctx, orgmodel.MailFilter{Limit: 1000})
+		return err
+	}))
+	kept := map[string]bool{}
+	for _, m := range got {
+		kept[m.To] = true
+	}
+	for i := range n {
+		to := fmt.Sprintf("m%03d@x.example", i)
+		switch i % 10 {
+		case 3:
+			require.ErrorIs(t, results[i], errBoom)
+			require.False(t, kept[to], "a failed caller's write is rolled back: %s", to)
+		case 7:
+			require.Equal(t, fmt.Sprintf("panic %d", i), panics[i], "the panic reaches its own caller")
+			require.False(t, kept[to], "a panicking caller's write is rolled back: %s", to)
+		default:
+			require.NoError(t, results[i])
+			require.Nil(t, panics[i])
+			require.True(t, kept[to], "a good caller's write commits: %s", to)
+		}
+	}
+	require.Len(t, got, n-2*n/10)
+	require.Greater(t, db.largestBatch.Load(), int64(1), "writers were batched")
+}
+
+// TestGroupCommitIgnoresAnotherCallersCancellation: a caller whose context
+// ends while its batch runs does not interrupt the batch (SQLite would roll
+// the whole transaction back): the others' writes commit.
+func TestGroupCommitIgnoresAnotherCallersCancellation(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	ctx := t.Context()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := ctx
+			if i == 0 {
+				c = cctx
+			}
+			errs[i] = db.InTx(c, func(tx orgmodel.Tx) error {
+				if i == 0 {
+					cancel()
+				}
+				return tx.EnqueueMail(c, &orgmodel.Mail{Kind: "test", To: fmt.Sprintf("c%d@x.example", i), CreatedAt: time.Now(), NextAttemptAt: time.Now()})
+			})
+		}()
+	}
+	wg.Wait()
+	for i := 1; i < 20; i++ {
+		require.NoError(t, errs[i])
+	}
+	var got []*orgmodel.Mail
+	require.NoError(t, db.Read(ctx, func(tx orgmodel.Tx) error {
+		var err error
+		got, err = tx.ListMail(ctx, orgmodel.MailFilter{Limit: 100})
+		return err
+	}))
+	require.GreaterOrEqual(t, len(got), 19)
+}
+
+// TestWriterDoesNotCheckpoint: the writer leaves checkpoints to the
+// checkpointer (checkpoint.go), and keeps its larger cache.
+func TestWriterDoesNotCheckpoint(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	var n, cache int
+	require.NoError(t, db.w.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&n))
+	require.Equal(t, 0, n)
+	require.NoError(t, db.w.QueryRowContext(t.Context(), `PRAGMA cache_size`).Scan(&cache))
+	require.Equal(t, writerCacheKiB, cache)
+}
+
+// TestWALRestartsAfterACheckpoint: the writer leaves its pages in the log
+// (it never checkpoints), and a checkpoint past walRestartFrames makes the
+// next write start the log over. (Under a steady stream of writes a
+// PASSIVE checkpoint never catches up, so only the RESTART does that; a
+// sequential test cannot tell the two apart.)
+func TestWALRestartsAfterACheckpoint(t *testing.T) {
+	dsn := NewSQLiteDSN(t)
+	db := open(t, dsn)
+	ctx := t.Context()
+	db.ckOnce.Do(db.stopCk) // only this test checkpoints
+	ck, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	defer ck.Close()
+	write := func(n int) {
+		for i := range n {
+			require.NoError(t, db.InTx(ctx, func(tx orgmodel.Tx) error {
+				return tx.EnqueueMail(ctx, &orgmodel.Mail{Kind: "test", To: fmt.Sprintf("w%d@x.example", i), Body: strings.Repeat("x", 3000), CreatedAt: time.Now(), NextAttemptAt: time.Now()})
+			}))
+		}
+	}
+	frames := func() int {
+		var busy, n, done int
+		require.NoError(t, ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &n, &done))
+		return n
+	}
+	write(200)
+	grown := frames()
+	require.Greater(t, grown, 100, "the writer does not checkpoint: its pages stay in the log")
+	require.Equal(t, grown, checkpoint(ctx, ck, nil))
+	db.walLong.Store(true) // as the checkpointer asks past walRestartFrames
+	write(1)               // the writer restarts the log after this batch
+	write(1)
+	require.Less(t, frames(), 20, "after a restart the next write starts the log over")
+}
