@@ -245,6 +245,13 @@ func TestMigrateData_SQLiteToPostgres(t *testing.T) {
 	code, _, list := scimCall(t, "GET", ps.url+"/scim/v2/Users?filter="+url.QueryEscape(`userName eq "scim.user@acme.test"`), tok, nil)
 	require.Equal(t, 200, code)
 	require.EqualValues(t, 1, list["totalResults"], "the SCIM token works on PostgreSQL")
+	// The per-organization user counts (kept by triggers) are rebuilt, not
+	// doubled by the copy: an unfiltered list counts what a filter counts.
+	code, _, all := scimCall(t, "GET", ps.url+"/scim/v2/Users?count=1", tok, nil)
+	require.Equal(t, 200, code)
+	code, _, counted := scimCall(t, "GET", ps.url+"/scim/v2/Users?count=1&filter="+url.QueryEscape(`userName pr`), tok, nil)
+	require.Equal(t, 200, code)
+	require.EqualValues(t, counted["totalResults"], all["totalResults"], "totalResults after migrate-data")
 
 	// New rows get ids past the copied ones.
 	maxSeq := pg.ok("audit", "list", "--limit", "1").list("events")[0].num("seq")
