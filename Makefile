@@ -4,7 +4,7 @@ DB      ?= sqlite:./orgd.db
 ADDR    ?= 127.0.0.1:8080
 PG_DSN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build run test test-postgres lint bench clean
+.PHONY: build run test test-postgres lint bench fuzz clean
 
 build:
 	$(GO) build -o bin/orgd ./cmd/orgd
@@ -29,6 +29,18 @@ lint:
 # Runs the benchmarks of every package that has some, printing the results.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
+
+# Runs every fuzz target (func FuzzX in any package) for FUZZTIME each;
+# `make test` runs only their seed corpora. New failing inputs are written
+# to the package's testdata/fuzz/FuzzX/ and stop the run.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for fn in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$pkg $$fn ($(FUZZTIME))"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
 
 clean:
 	rm -rf bin
