@@ -531,6 +531,9 @@ func (s *Service) ImportAccount(ctx context.Context, a Actor, org OrgSID, sid Ac
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		if err := s.importClaim(ctx, tx, o, acct); err != nil {
+			return err
+		}
 		owner, err := s.checkImport(ctx, tx, o, acct)
 		if err != nil {
 			return err
@@ -569,6 +572,36 @@ func (s *Service) ImportAccount(ctx context.Context, a Actor, org OrgSID, sid Ac
 }
 
 // checkImport applies R-ACCT-3's conditions on acct and its owner for o.
+// importClaim refuses the import of another organization's account whose
+// owner has no email on a verified domain of o (R-ACCT-3) exactly as an
+// account that does not exist is refused: until o has proved the owner's
+// domain, it learns nothing of the account — not that it exists, is a
+// subaccount or closed, nor anything of its owner.
+func (s *Service) importClaim(ctx context.Context, tx Tx, o *Org, acct *Account) error {
+	if acct.OrgSID == o.SID {
+		return nil
+	}
+	ownerSID := acct.OwnerSID
+	if acct.ParentSID != "" { // a subaccount's owner is its parent's
+		p, err := tx.GetAccount(ctx, acct.ParentSID)
+		if err != nil {
+			return notFoundAs(err, "account", string(acct.SID))
+		}
+		ownerSID = p.OwnerSID
+	}
+	owner, err := tx.GetUser(ctx, ownerSID)
+	if errors.Is(err, ErrNotFound) {
+		return NotFound("account", string(acct.SID))
+	} else if err != nil {
+		return err
+	}
+	d, err := tx.GetDomain(ctx, o.SID, owner.Domain())
+	if errors.Is(err, ErrNotFound) || (err == nil && d.Status != DomainVerified) {
+		return NotFound("account", string(acct.SID))
+	}
+	return err
+}
+
 func (s *Service) checkImport(ctx context.Context, tx Tx, o *Org, acct *Account) (*User, error) {
 	switch {
 	case acct.ParentSID != "":

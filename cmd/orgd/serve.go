@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/orgd/orgd/orgmodel"
 )
 
@@ -88,11 +90,7 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	defer c.db.Close()
 
 	m := newMetrics()
-	router := newRouter(log, c.db, m)
-	mountSSO(router, c.svc, c.opts.baseURL, log)
-	mountAPI(router, c.svc, c.opts.baseURL, log, orgSCIMUsers(c.svc, c.opts.baseURL, log))
-	mountSCIM(router, c.svc, c.opts.baseURL, log)
-	mountConsole(router, c.svc, c.opts.baseURL, log)
+	router := serverRouter(c.svc, c.db, c.opts.baseURL, log, m)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -130,6 +128,17 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serverRouter is everything orgd serve serves: the operations endpoints
+// and every surface, mounted on one router.
+func serverRouter(svc *orgmodel.Service, db pinger, baseURL string, log *slog.Logger, m *metrics) *chi.Mux {
+	router := newRouter(log, db, m)
+	mountSSO(router, svc, baseURL, log)
+	mountAPI(router, svc, baseURL, log, orgSCIMUsers(svc, baseURL, log))
+	mountSCIM(router, svc, baseURL, log)
+	mountConsole(router, svc, baseURL, log)
+	return router
 }
 
 // printBanner tells the operator where the server is and how to begin.
