@@ -95,6 +95,9 @@ type entry struct {
 	// body is the request body; {slot} in it names a victim object.
 	ctype, body string
 	note        string // for public routes: why it takes no credential
+	// found, for searches, is what an answer that finds nothing looks
+	// like: a search naming another organization's object finds nothing.
+	foundNothing func(answer) bool
 }
 
 // slots returns the slot kinds a request of e names.
@@ -192,16 +195,16 @@ func matrix() map[string]entry {
 	add("GET "+s+"/Schemas/{id}", entry{guard: scimTok, path: map[string]string{"id": "const:urn:ietf:params:scim:schemas:core:2.0:User"}})
 	search := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"id eq \"{user}\""}`
 	for _, p := range []string{"/.search", "/Users/.search"} {
-		add("POST "+s+p, entry{guard: scimTok, ctype: "application/scim+json", body: search})
+		add("POST "+s+p, entry{guard: scimTok, ctype: "application/scim+json", body: search, foundNothing: emptyList})
 	}
-	add("POST "+s+"/Groups/.search", entry{guard: scimTok, ctype: "application/scim+json",
+	add("POST "+s+"/Groups/.search", entry{guard: scimTok, ctype: "application/scim+json", foundNothing: emptyList,
 		body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"id eq \"{group}\""}`})
 	for _, p := range []string{"/.search", "/Users/.search", "/Groups/.search"} {
 		for _, meth := range []string{"GET", "PUT", "PATCH", "DELETE"} {
 			add(meth+" "+s+p, entry{guard: scimTok})
 		}
 	}
-	add("POST "+s+"/Bulk", entry{guard: scimTok, ctype: "application/scim+json",
+	add("POST "+s+"/Bulk", entry{guard: scimTok, ctype: "application/scim+json", foundNothing: bulkRefused,
 		body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"PATCH","path":"/Users/{user}","data":` + patchOff + `}]}`})
 	for _, meth := range []string{"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"} {
 		add(meth+" "+s+"/Me", entry{guard: scimTok})
@@ -263,7 +266,7 @@ func matrix() map[string]entry {
 	c("POST /console/users/{sid}/reset-2fa", session, "", usr)
 	c("POST /console/users/{sid}/active", session, "active=false", usr)
 	c("GET /console/domains", session, "", nil)
-	c("POST /console/domains", session, "domain={domain}", nil)
+	c("POST /console/domains", session, "domain=added-{n}.test", nil) // several organizations may add one domain
 	for _, v := range []string{"verify", "signup", "sso", "remove"} {
 		c("POST /console/domains/{domain}/"+v, session, "signup=auto-enrollment&enforced=true", nil)
 	}
@@ -296,6 +299,29 @@ func matrix() map[string]entry {
 	return m
 }
 
+// emptyList is a SCIM list answer that found nothing.
+func emptyList(a answer) bool {
+	return a.status == 200 && strings.Contains(a.body, `"totalResults":0`) && strings.Contains(a.body, `"Resources":[]`)
+}
+
+// bulkRefused is a SCIM /Bulk answer whose every operation was refused.
+func bulkRefused(a answer) bool {
+	var r struct {
+		Operations []struct {
+			Status string `json:"status"`
+		}
+	}
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &r) != nil || len(r.Operations) == 0 {
+		return false
+	}
+	for _, op := range r.Operations {
+		if !strings.HasPrefix(op.Status, "4") {
+			return false
+		}
+	}
+	return true
+}
+
 // creds are what one identity presents.
 type creds struct {
 	session, setup   string // cookies
@@ -313,6 +339,7 @@ type identity struct {
 
 // victim is organization A's objects, and what names a missing one.
 type victim struct {
+	self    identity // the victim's own credentials: what it reads, it is allowed
 	objs    map[string]string
 	markers []string // strings no answer to an attacker may hold
 }
@@ -461,7 +488,7 @@ func newIsolationWorld(t *testing.T, dsn string) (*isoEnv, *victim, []identity) 
 	loggedOut := e.session(a.UserSID)
 	e.ok(e.svc.EndSession(ctx, orgmodel.Actor{UserSID: a.UserSID, Via: "test"}, loggedOut))
 	oldToken := a.AuthToken
-	_, err = e.svc.RotateAuthToken(ctx, e.op, a.AccountSID)
+	rotated, err := e.svc.RotateAuthToken(ctx, e.op, a.AccountSID)
 	e.ok(err)
 	deactivated := e.session(admin)
 	_, err = e.svc.SetUserActive(ctx, e.op, a.OrgSID, admin, false)
@@ -482,7 +509,8 @@ func newIsolationWorld(t *testing.T, dsn string) (*isoEnv, *victim, []identity) 
 	bLink, err := e.svc.CreateSetupLink(ctx, e.op, b.OrgSID, "attacker link", 24*time.Hour)
 	e.ok(err)
 
-	v := &victim{objs: map[string]string{
+	v := &victim{self: identity{"the victim itself", creds{session: e.session(a.UserSID), setup: link.Token, scim: scimTokA.Token,
+		jwt: e.jwt(e.mustClient(a.OrgSID)), basicU: string(a.AccountSID), basicP: rotated.AuthToken}}, objs: map[string]string{
 		sOrg: string(a.OrgSID), sAcct: string(a.AccountSID), sKey: string(key.SID), sRA: string(grant.SID),
 		sUser: string(target), sGroup: string(grp.SID), sInv: string(inv.SID), sDomain: "victim.test",
 		sSCIMTok: scimTokA.ID, sSetup: link.ID,
@@ -525,8 +553,19 @@ func (e *isoEnv) state(v *victim) string {
 		require.NoError(e.t, err)
 		parts = append(parts, x)
 	}
-	add(e.svc.ShowOrg(ctx, e.op, org))
-	add(e.svc.ListAccounts(ctx, e.op, org))
+	info, err := e.svc.ShowOrg(ctx, e.op, org)
+	if info != nil {
+		info.Accounts = 0 // a Standard user may create accounts
+	}
+	add(info, err)
+	accts, err := e.svc.ListAccounts(ctx, e.op, org)
+	var mine []*orgmodel.AccountView
+	for _, a := range accts {
+		if strings.Contains(strings.Join(v.markers, " "), string(a.SID)) || a.FriendlyName == "Victim Subaccount" || a.FriendlyName == "Other Account" {
+			mine = append(mine, a)
+		}
+	}
+	add(mine, err)
 	add(e.svc.ListAPIKeys(ctx, e.op, orgmodel.AccountSID(v.objs[sAcct])))
 	add(e.svc.ListUsers(ctx, e.op, org, orgmodel.UserFilter{}))
 	add(e.svc.ListGrants(ctx, e.op, org, orgmodel.GrantFilter{}))
@@ -648,7 +687,7 @@ func TestIsolation_Matrix(t *testing.T) {
 			return
 		}
 		before := e.state(v)
-		var tried, compared, publicTried int
+		var tried, compared, publicTried, controls int
 		n := 0
 		for _, r := range routes {
 			en := m[r]
@@ -703,25 +742,36 @@ func TestIsolation_Matrix(t *testing.T) {
 				if en.guard == token {
 					mustRefuse = true
 				}
-				if mustRefuse && !refused(got) {
+				if mustRefuse && !refused(got) && (en.foundNothing == nil || !en.foundNothing(got)) {
 					t.Errorf("%s: not refused: %d %s %.300s", what, got.status, got.location, got.body)
 				}
 				if !named {
 					continue
 				}
+				if method == "GET" && id.name == ids[0].name {
+					// The control: the victim reads the same object, so
+					// that the refusals above are for the identity, not
+					// for a wrong path.
+					own := e.send(v.self, en.guard, method, path, en.ctype, body)
+					controls++
+					if own.status != 200 {
+						t.Errorf("%s as the victim itself: %d %s", r, own.status, own.body)
+					}
+				}
 				path2, body2, sent2 := build(false)
 				missing := e.send(id, en.guard, method, path2, en.ctype, body2)
 				compared++
-				a := fmt.Sprintf("%d %s\n%s", got.status, normalize(got.location, sent...), normalize(got.body, sent...))
-				b := fmt.Sprintf("%d %s\n%s", missing.status, normalize(missing.location, sent2...), normalize(missing.body, sent2...))
+				both := append(sent, sent2...)
+				a := fmt.Sprintf("%d %s\n%s", got.status, normalize(got.location, both...), normalize(got.body, both...))
+				b := fmt.Sprintf("%d %s\n%s", missing.status, normalize(missing.location, both...), normalize(missing.body, both...))
 				if a != b {
 					t.Errorf("%s: the victim's object and a missing one are answered differently:\nexists:  %.600s\nmissing: %.600s", what, a, b)
 				}
 			}
 		}
 		require.Equal(t, before, e.state(v), "an attacker changed the victim's objects")
-		t.Logf("isolation matrix: %d routes × %d identities = %d requests (%d on public routes), %d compared with a missing object",
-			len(routes), len(ids), tried, publicTried, compared)
+		t.Logf("isolation matrix: %d routes × %d identities = %d requests (%d on public routes), %d compared with a missing object, %d controls as the victim",
+			len(routes), len(ids), tried, publicTried, compared, controls)
 	})
 }
 
