@@ -656,7 +656,9 @@ func (s *Service) ConfirmImport(ctx context.Context, a Actor, sid AccountSID, or
 			if a.Operator && a.UserSID == "" {
 				return Breaks("R-ACCT-3", KindForbidden, "only the account's owner can confirm an import; act as the owner (--as US…)")
 			}
-			return NotFound("pending import of account", string(sid))
+			// Only the owner learns whether an import is pending; anyone
+			// else is answered as for an account that does not exist.
+			return NotFound("account", string(sid))
 		}
 		l, err := pendingLink(ctx, tx, sid, org)
 		if err != nil {
@@ -853,14 +855,19 @@ func (s *Service) UnlinkAccount(ctx context.Context, a Actor, sid AccountSID, or
 		if err != nil {
 			return notFoundAs(err, "account", string(sid))
 		}
-		l, err := tx.GetLink(ctx, org, sid)
-		if err != nil || l.Relation != RelationIndependent {
-			return NotFound("independent link of account", string(sid))
-		}
 		_, errA := s.authorize(ctx, tx, a, org, permAdmin, "unlink accounts")
 		_, errB := s.authorize(ctx, tx, a, acct.OrgSID, permAdmin, "unlink accounts")
 		if errA != nil && errB != nil {
+			if KindOf(errA) == KindNotFound && KindOf(errB) == KindNotFound {
+				// An outsider of both organizations is answered as for
+				// an account that does not exist.
+				return NotFound("account", string(sid))
+			}
 			return errA
+		}
+		l, err := tx.GetLink(ctx, org, sid)
+		if err != nil || l.Relation != RelationIndependent {
+			return NotFound("independent link of account", string(sid))
 		}
 		grants, err := tx.ListGrants(ctx, GrantFilter{OrgSID: org, AccountSID: sid})
 		if err != nil {

@@ -84,7 +84,13 @@ const (
 	sDomain  = "domain"
 	sSCIMTok = "scimtoken"
 	sSetup   = "setuplink"
+	sClient  = "client"
 )
+
+type cliActor struct {
+	name, sid string
+	member    bool
+}
 
 // entry is what the matrix knows of one route.
 type entry struct {
@@ -339,9 +345,14 @@ type identity struct {
 
 // victim is organization A's objects, and what names a missing one.
 type victim struct {
-	self    identity // the victim's own credentials: what it reads, it is allowed
-	objs    map[string]string
-	markers []string // strings no answer to an attacker may hold
+	// cliAs are the users the CLI matrix acts as (--as); member marks
+	// those of the victim organization.
+	cliAs []cliActor
+	// attackerOrg is organization B, named where a verb takes two.
+	attackerOrg string
+	self        identity // the victim's own credentials: what it reads, it is allowed
+	objs        map[string]string
+	markers     []string // strings no answer to an attacker may hold
 }
 
 func (v *victim) value(slot string, exists bool) string {
@@ -373,6 +384,8 @@ func (v *victim) value(slot string, exists bool) string {
 		return "nobody-" + randHex(4) + ".test"
 	case sSCIMTok, sSetup:
 		return randHex(8)
+	case sClient:
+		return orgmodel.NewSID(orgmodel.PrefixOAuthClient)
 	}
 	panic("no missing object for slot " + slot)
 }
@@ -509,12 +522,17 @@ func newIsolationWorld(t *testing.T, dsn string) (*isoEnv, *victim, []identity) 
 	bLink, err := e.svc.CreateSetupLink(ctx, e.op, b.OrgSID, "attacker link", 24*time.Hour)
 	e.ok(err)
 
+	victimClient := e.mustClient(a.OrgSID)
 	v := &victim{self: identity{"the victim itself", creds{session: e.session(a.UserSID), setup: link.Token, scim: scimTokA.Token,
-		jwt: e.jwt(e.mustClient(a.OrgSID)), basicU: string(a.AccountSID), basicP: rotated.AuthToken}}, objs: map[string]string{
-		sOrg: string(a.OrgSID), sAcct: string(a.AccountSID), sKey: string(key.SID), sRA: string(grant.SID),
-		sUser: string(target), sGroup: string(grp.SID), sInv: string(inv.SID), sDomain: "victim.test",
-		sSCIMTok: scimTokA.ID, sSetup: link.ID,
-	}}
+		jwt: e.jwt(victimClient), basicU: string(a.AccountSID), basicP: rotated.AuthToken}},
+		attackerOrg: string(b.OrgSID),
+		cliAs: []cliActor{{"another organization's Owner", string(b.UserSID), false}, {"a Standard user", string(std), true},
+			{"a deactivated Administrator", string(admin), true}, {"a user that does not exist", orgmodel.NewSID(orgmodel.PrefixUser), false}},
+		objs: map[string]string{sClient: string(victimClient.ClientID),
+			sOrg: string(a.OrgSID), sAcct: string(a.AccountSID), sKey: string(key.SID), sRA: string(grant.SID),
+			sUser: string(target), sGroup: string(grp.SID), sInv: string(inv.SID), sDomain: "victim.test",
+			sSCIMTok: scimTokA.ID, sSetup: link.ID,
+		}}
 	v.markers = []string{string(a.AccountSID), "Victim Account Secret", string(key.SID), string(grant.SID), string(target),
 		"target-secret@victim.test", string(grp.SID), "Victim Group Secret", string(inv.SID), "invited-secret@victim.test",
 		scimTokA.ID, link.ID, string(a.OrgSID), "Victim Org Secret"}
