@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgd/orgd/orgmodel"
+	"github.com/orgd/orgd/sso"
+	"github.com/orgd/orgd/sso/ssotest"
 )
 
 // The isolation matrix: every route of every surface that orgd serve
@@ -463,6 +465,12 @@ func newIsolationWorld(t *testing.T, dsn string) (*isoEnv, *victim, []identity) 
 	_, err := e.svc.EnableBulkImport(ctx, e.op, a.OrgSID, true)
 	e.ok(err)
 	_, err = e.svc.RenameAccount(ctx, e.op, a.AccountSID, "Victim Account Secret")
+	e.ok(err)
+	idp := ssotest.NewIdP(t, "https://idp.victim.test/metadata", "idp.victim.test", time.Now())
+	md, err := sso.ParseMetadata(idp.Metadata())
+	e.ok(err)
+	_, err = e.svc.SetIdP(ctx, e.op, a.OrgSID, orgmodel.IdPConfig{EntityID: md.EntityID, SSOURL: md.SSOURL,
+		MetadataXML: string(idp.Metadata()), AllowIdPInitiated: true})
 	e.ok(err)
 	sub, err := e.svc.CreateSubaccount(ctx, e.op, a.AccountSID, "Victim Subaccount")
 	e.ok(err)
