@@ -86,8 +86,8 @@ func TestCrash_SIGKILLKeepsEveryAcknowledgedWrite(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 		for i := range rounds {
 			time.Sleep(time.Duration(150+rng.IntN(1200)) * time.Millisecond)
+			srv.set("") // new requests wait for the next process
 			c.kill()
-			srv.set("")
 			t.Logf("round %d: killed after %d acknowledged writes, %d cut off", i+1, led.acked.Load(), led.unknown.Load())
 			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
 			c = startChild(t, dsn)
