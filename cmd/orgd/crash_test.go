@@ -311,6 +311,18 @@ func verifyDatabase(t *testing.T, dsn string, org string) {
 		require.False(t, rows.Next(), "PRAGMA foreign_key_check reports rows")
 		require.NoError(t, rows.Close())
 	}
+	if driver == "pgx" {
+		// PostgreSQL's own checks of every B-tree index, when amcheck is
+		// installed (it ships with the server; contrib may be missing).
+		if _, err := db.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS amcheck"); err != nil {
+			t.Logf("amcheck is not available (%v); the invariants below still run", err)
+		} else {
+			n := one(`SELECT COUNT(*) FROM (SELECT bt_index_check(c.oid, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+				JOIN pg_am am ON am.oid = c.relam JOIN pg_namespace ns ON ns.oid = c.relnamespace
+				WHERE am.amname = 'btree' AND ns.nspname = 'public') x`)
+			require.Positive(t, n, "amcheck checked no index")
+		}
+	}
 	// Exactly one Owner per organization, and it is the one the
 	// organization names (R-ROLE-1, R-ROLE-4).
 	require.Zero(t, one(`SELECT COUNT(*) FROM orgs o WHERE (SELECT COUNT(*) FROM users u WHERE u.org_sid = o.sid AND u.role = 'owner') <> 1`),
