@@ -721,26 +721,7 @@ func TestIsolation_Matrix(t *testing.T) {
 			method, pattern, _ := strings.Cut(r, " ")
 			for _, id := range ids {
 				n++
-				build := func(exists bool) (string, string, []string) {
-					var sent []string
-					fill := func(s string, inPath bool) string {
-						return paramRE.ReplaceAllStringFunc(s, func(p string) string {
-							name := p[1 : len(p)-1]
-							if name == "n" {
-								return fmt.Sprint(n)
-							}
-							slot := name
-							if k, ok := en.path[name]; ok && inPath {
-								slot = k
-							}
-							val := v.value(slot, exists)
-							sent = append(sent, val)
-							return val
-						})
-					}
-					path := strings.ReplaceAll(fill(pattern, true), "*", "x")
-					return path, fill(en.body, false), sent
-				}
+				build := func(exists bool) (string, string, []string) { return v.fill(en, pattern, exists, n) }
 				path, body, sent := build(true)
 				got := e.send(id, en.guard, method, path, en.ctype, body)
 				tried++
