@@ -4,7 +4,7 @@ DB      ?= sqlite:./orgd.db
 ADDR    ?= 127.0.0.1:8080
 PG_DSN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
-.PHONY: build run test test-postgres lint bench bench-postgres bench-go clean
+.PHONY: build run test test-postgres lint bench bench-postgres bench-go fuzz clean
 
 build:
 	$(GO) build -o bin/orgd ./cmd/orgd
@@ -48,6 +48,20 @@ bench-postgres: build
 # Go benchmarks of every package that has some.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $$(grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
+
+# Runs every fuzz target (func FuzzX in any package) for FUZZTIME each;
+# `make test` runs only their seed corpora. A failing input is written to
+# the package's testdata/fuzz/FuzzX/ (it then runs in every go test); the
+# run goes on with the other targets and fails at the end.
+FUZZTIME ?= 30s
+fuzz:
+	@failed=""; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for fn in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$pkg $$fn ($(FUZZTIME))"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || failed="$$failed $$pkg:$$fn"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failing inputs found by:$$failed"; exit 1; fi; echo "fuzz: no failure"
 
 clean:
 	rm -rf bin

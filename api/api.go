@@ -52,7 +52,7 @@ var Paths = []string{"/2010-04-01/*", "/Organizations/*", "/v2/token", "/openapi
 // parent's logs and metrics name the route rather than the prefix.
 func NewHandler(cfg Config) http.Handler {
 	mux := newRouter(cfg)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return routed{mux: mux, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		outer := chi.RouteContext(r.Context())
 		if outer == nil {
 			mux.ServeHTTP(w, r)
@@ -62,8 +62,19 @@ func NewHandler(cfg Config) http.Handler {
 		inner.Routes = mux
 		defer func() { outer.RoutePatterns = append(outer.RoutePatterns[:0], inner.RoutePatterns...) }()
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, inner)))
-	})
+	})}
 }
+
+// routed is a handler with the router it serves, which Router returns so
+// that cmd/orgd can enumerate every route (its isolation test walks them
+// with chi.Walk, so that no route escapes it).
+type routed struct {
+	http.Handler
+	mux chi.Routes
+}
+
+// Router returns the routes the handler serves.
+func (h routed) Router() chi.Routes { return h.mux }
 
 type handler struct {
 	svc     *orgmodel.Service

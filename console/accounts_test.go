@@ -168,8 +168,14 @@ func TestAccounts_IndependentAndPending(t *testing.T) {
 	p := b.post("/console/accounts/import", url.Values{"sid": {string(partner.AccountSID)}})
 	assert.Equal(t, http.StatusConflict, p.status)
 	assert.Contains(t, refusal(p.body, "import"), "R-ACCT-1")
+	// An account whose owner is on none of this organization's verified
+	// domains is answered as one that does not exist (R-ACCT-3): the
+	// import tells nothing of another organization's accounts.
 	p = b.post("/console/accounts/import", url.Values{"sid": {string(home.AccountSID)}})
-	assert.Contains(t, refusal(p.body, "import"), "R-ACCT-3")
+	missing := b.post("/console/accounts/import", url.Values{"sid": {orgmodel.NewSID(orgmodel.PrefixAccount)}})
+	assert.Equal(t, http.StatusNotFound, p.status)
+	assert.Equal(t, missing.status, p.status)
+	assert.Contains(t, text(p.body), "not found")
 	got := b.follow("/console/accounts/import", url.Values{"sid": {" " + string(devAcct.SID) + " "}})
 	assert.Contains(t, text(got.body), "is pending: its owner was mailed a confirmation link")
 	assert.Contains(t, e.mailTo("dev@acme.test").Body, "/console/confirm-import?token=imp_")

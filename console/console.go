@@ -187,8 +187,19 @@ func NewHandler(cfg Config) http.Handler {
 		h.errorPage(w, r, &orgmodel.RuleError{Kind: orgmodel.KindForbidden,
 			Msg: "this form was sent from another site; go back, reload the page and try again"})
 	}))
-	return cop.Handler(r)
+	return routed{Handler: cop.Handler(r), mux: r}
 }
+
+// routed is a handler with the router it serves, which Router returns so
+// that cmd/orgd can enumerate every route (its isolation test walks them
+// with chi.Walk, so that no route escapes it).
+type routed struct {
+	http.Handler
+	mux chi.Routes
+}
+
+// Router returns the routes the handler serves.
+func (h routed) Router() chi.Routes { return h.mux }
 
 // headers sets the security headers of every console answer: a strict
 // Content-Security-Policy (scripts and styles from this origin only, no

@@ -531,6 +531,9 @@ func (s *Service) ImportAccount(ctx context.Context, a Actor, org OrgSID, sid Ac
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		if err := s.importClaim(ctx, tx, o, acct); err != nil {
+			return err
+		}
 		owner, err := s.checkImport(ctx, tx, o, acct)
 		if err != nil {
 			return err
@@ -569,6 +572,36 @@ func (s *Service) ImportAccount(ctx context.Context, a Actor, org OrgSID, sid Ac
 }
 
 // checkImport applies R-ACCT-3's conditions on acct and its owner for o.
+// importClaim refuses the import of another organization's account whose
+// owner has no email on a verified domain of o (R-ACCT-3) exactly as an
+// account that does not exist is refused: until o has proved the owner's
+// domain, it learns nothing of the account — not that it exists, is a
+// subaccount or closed, nor anything of its owner.
+func (s *Service) importClaim(ctx context.Context, tx Tx, o *Org, acct *Account) error {
+	if acct.OrgSID == o.SID {
+		return nil
+	}
+	ownerSID := acct.OwnerSID
+	if acct.ParentSID != "" { // a subaccount's owner is its parent's
+		p, err := tx.GetAccount(ctx, acct.ParentSID)
+		if err != nil {
+			return notFoundAs(err, "account", string(acct.SID))
+		}
+		ownerSID = p.OwnerSID
+	}
+	owner, err := tx.GetUser(ctx, ownerSID)
+	if errors.Is(err, ErrNotFound) {
+		return NotFound("account", string(acct.SID))
+	} else if err != nil {
+		return err
+	}
+	d, err := tx.GetDomain(ctx, o.SID, owner.Domain())
+	if errors.Is(err, ErrNotFound) || (err == nil && d.Status != DomainVerified) {
+		return NotFound("account", string(acct.SID))
+	}
+	return err
+}
+
 func (s *Service) checkImport(ctx context.Context, tx Tx, o *Org, acct *Account) (*User, error) {
 	switch {
 	case acct.ParentSID != "":
@@ -623,7 +656,9 @@ func (s *Service) ConfirmImport(ctx context.Context, a Actor, sid AccountSID, or
 			if a.Operator && a.UserSID == "" {
 				return Breaks("R-ACCT-3", KindForbidden, "only the account's owner can confirm an import; act as the owner (--as US…)")
 			}
-			return NotFound("pending import of account", string(sid))
+			// Only the owner learns whether an import is pending; anyone
+			// else is answered as for an account that does not exist.
+			return NotFound("account", string(sid))
 		}
 		l, err := pendingLink(ctx, tx, sid, org)
 		if err != nil {
@@ -820,14 +855,19 @@ func (s *Service) UnlinkAccount(ctx context.Context, a Actor, sid AccountSID, or
 		if err != nil {
 			return notFoundAs(err, "account", string(sid))
 		}
-		l, err := tx.GetLink(ctx, org, sid)
-		if err != nil || l.Relation != RelationIndependent {
-			return NotFound("independent link of account", string(sid))
-		}
 		_, errA := s.authorize(ctx, tx, a, org, permAdmin, "unlink accounts")
 		_, errB := s.authorize(ctx, tx, a, acct.OrgSID, permAdmin, "unlink accounts")
 		if errA != nil && errB != nil {
+			if KindOf(errA) == KindNotFound && KindOf(errB) == KindNotFound {
+				// An outsider of both organizations is answered as for
+				// an account that does not exist.
+				return NotFound("account", string(sid))
+			}
 			return errA
+		}
+		l, err := tx.GetLink(ctx, org, sid)
+		if err != nil || l.Relation != RelationIndependent {
+			return NotFound("independent link of account", string(sid))
 		}
 		grants, err := tx.ListGrants(ctx, GrantFilter{OrgSID: org, AccountSID: sid})
 		if err != nil {

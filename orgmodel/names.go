@@ -101,7 +101,7 @@ func NormalizeDomain(field, s string) (string, error) {
 	if s == "" {
 		return "", bad("%s is required", field)
 	}
-	if len(s) > MaxDomainLen+1 {
+	if len(s) > MaxDomainLen {
 		return "", bad("%s is longer than %d characters", field, MaxDomainLen)
 	}
 	switch {

@@ -98,10 +98,27 @@ func TestRule_ACCT_3_ImportConditions(t *testing.T) {
 	im := e.importable()
 	admin := as(im.prime.UserSID)
 
-	// The owner's email must be on one of the importing organization's verified domains.
+	// The owner's email must be on one of the importing organization's
+	// verified domains; until it is, the account is answered exactly as
+	// one that does not exist (the isolation matrix found that the
+	// refusal's reasons told another organization about the account).
 	nodomain := e.signup("owner@nodomain.test")
 	_, err := e.svc.ImportAccount(e.ctx, as(nodomain.UserSID), nodomain.OrgSID, im.acct)
-	requireRule(t, err, "R-ACCT-3")
+	missing := orgmodel.AccountSID(orgmodel.NewSID(orgmodel.PrefixAccount))
+	_, errMissing := e.svc.ImportAccount(e.ctx, as(nodomain.UserSID), nodomain.OrgSID, missing)
+	assert.Equal(t, orgmodel.KindNotFound, orgmodel.KindOf(err))
+	require.Error(t, errMissing)
+	assert.Equal(t, strings.ReplaceAll(errMissing.Error(), string(missing), "X"), strings.ReplaceAll(err.Error(), string(im.acct), "X"))
+	// Nor does it learn that an account is another organization's Owner's,
+	// a subaccount, or closed.
+	for _, sid := range []orgmodel.AccountSID{im.home.AccountSID} {
+		_, err := e.svc.ImportAccount(e.ctx, as(nodomain.UserSID), nodomain.OrgSID, sid)
+		assert.Equal(t, orgmodel.KindNotFound, orgmodel.KindOf(err), "%v", err)
+	}
+	sub, err := e.svc.CreateSubaccount(e.ctx, e.op, im.home.AccountSID, "sub")
+	require.NoError(t, err)
+	_, err = e.svc.ImportAccount(e.ctx, as(nodomain.UserSID), nodomain.OrgSID, sub.SID)
+	assert.Equal(t, orgmodel.KindNotFound, orgmodel.KindOf(err), "%v", err)
 
 	// The owner must own no other account there.
 	second, err := e.svc.CreateAccount(e.ctx, as(im.dev), im.home.OrgSID, "Dev's second", "")

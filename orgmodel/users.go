@@ -42,7 +42,14 @@ func (s *Service) GetUser(ctx context.Context, a Actor, org OrgSID, sid UserSID)
 	}
 	var u *User
 	err := s.store.Read(ctx, func(tx Tx) error {
-		if _, err := s.authorize(ctx, tx, a, org, permMember, "see users"); err != nil {
+		// A user sees themselves; others are for the Owner and
+		// Administrators (R-ROLE-3), as ListUsers and the console's Users
+		// pages are.
+		p := permAdmin
+		if a.UserSID != "" && a.UserSID == sid {
+			p = permMember
+		}
+		if _, err := s.authorize(ctx, tx, a, org, p, "see other users"); err != nil {
 			return err
 		}
 		var err error
@@ -154,6 +161,9 @@ func (s *Service) TransferOwnership(ctx context.Context, a Actor, org OrgSID, to
 			return notFoundAs(err, "organization", string(org))
 		}
 		if _, err := s.authorize(ctx, tx, a, org, permOwner, "transfer the Owner role"); err != nil {
+			if KindOf(err) == KindNotFound {
+				return err // an outsider learns no rule of an organization it cannot see
+			}
 			return withRule(err, "R-ROLE-4")
 		}
 		nu, err := resolveMember(ctx, tx, org, to)

@@ -127,8 +127,19 @@ func NewHandler(cfg Config) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &orgmodel.RuleError{Kind: orgmodel.KindForbidden, Msg: "this form was sent from another site; go back, reload the page and try again"}, failOpts{})
 	}))
-	return cop.Handler(r)
+	return routed{Handler: cop.Handler(r), mux: r}
 }
+
+// routed is a handler with the router it serves, which Router returns so
+// that cmd/orgd can enumerate every route (its isolation test walks them
+// with chi.Walk, so that no route escapes it).
+type routed struct {
+	http.Handler
+	mux chi.Routes
+}
+
+// Router returns the routes the handler serves.
+func (h routed) Router() chi.Routes { return h.mux }
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	// argon2id at its production cost would dominate the suite; the
 	// parameters are the hasher's concern and tested in sso/password.
 	passwordHasher = password.Fast
+	if os.Getenv(execMainEnv) == "1" {
+		main() // the test binary as orgd itself: see startChild
+	}
 	code := m.Run()
 	stopBrowser()
 	os.Exit(code)

@@ -209,6 +209,12 @@ func mountAll(r *chi.Mux, svc *orgmodel.Service, baseURL string, log *slog.Logge
 	return r
 }
 
+// serverRouter is every surface of orgd serve on one router, without the
+// rate limits (the isolation matrix sends more than they allow).
+func serverRouter(svc *orgmodel.Service, db pinger, baseURL string, log *slog.Logger, m *metrics) *chi.Mux {
+	return mountAll(newRouter(log, db, m), svc, baseURL, log, serveLimits{loginBurst: 1})
+}
+
 // printBanner tells the operator where the server is and how to begin.
 func printBanner(w io.Writer, url, base, db string, smtp bool) {
 	mail := "mail: written to the log and kept in the outbox, read it with orgd mail list"
