@@ -78,6 +78,7 @@ var cliMatrix = map[string]string{
 	"oauth-client revoke":     "--org {OrganizationSid} --client {client}",
 	"sso set":                 "--org {OrganizationSid} --idp-metadata {idp}",
 	"audit list":              "--org {OrganizationSid}",
+	"audit verify":            "--org {OrganizationSid}",
 	"mail list":               "--limit 5", // the operator's alone
 }
 
