@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -55,7 +54,7 @@ type handler struct {
 	base    *url.URL
 	secure  bool
 	md      *metadataCache
-	limiter *ipLimiter
+	limiter *Buckets
 }
 
 // NewHandler returns the login side's http.Handler: SAML endpoints under
@@ -88,7 +87,7 @@ func NewHandler(cfg Config) http.Handler {
 	h := &handler{
 		cfg: cfg, svc: cfg.Service, log: cfg.Log, base: base, secure: base.Scheme == "https",
 		md:      &metadataCache{m: map[orgmodel.OrgSID]cachedMetadata{}},
-		limiter: newIPLimiter(cfg.FormRate, cfg.FormBurst),
+		limiter: NewBuckets(cfg.FormRate, cfg.FormBurst),
 	}
 	r := chi.NewRouter()
 	r.Use(securityHeaders)
@@ -283,43 +282,6 @@ func (h *handler) currentSession(r *http.Request) (*orgmodel.Session, *orgmodel.
 
 // --- rate limits ---
 
-// ipLimiter limits requests per client IP with token buckets; the map is
-// bounded (cleared when full, which only ever forgives).
-type ipLimiter struct {
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-	r     rate.Limit
-	burst int
-}
-
-func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
-	return &ipLimiter{m: map[string]*rate.Limiter{}, r: r, burst: burst}
-}
-
-// allow spends a token of ip's bucket; when there is none it answers how
-// long until there is.
-func (l *ipLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.m[ip]
-	if !ok {
-		if len(l.m) >= 50000 {
-			clear(l.m)
-		}
-		lim = rate.NewLimiter(l.r, l.burst)
-		l.m[ip] = lim
-	}
-	res := lim.ReserveN(now, 1)
-	if !res.OK() {
-		return false, time.Second
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
-	}
-	return true, 0
-}
-
 // retryAfter sets Retry-After to d in whole seconds, at least 1.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
@@ -343,7 +305,7 @@ func (h *handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 func (h *handler) limitPOST(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			if ok, d := h.limiter.allow(clientNet(r), time.Now()); !ok {
+			if ok, d := h.limiter.Take(clientNet(r), time.Now()); !ok {
 				retryAfter(w, d)
 				h.fail(w, r, &orgmodel.RuleError{Kind: orgmodel.KindTooMany, Msg: "too many requests from your address; wait a few seconds and try again"}, failOpts{})
 				return

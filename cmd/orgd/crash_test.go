@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,12 +54,7 @@ func TestCrash_SIGKILLKeepsEveryAcknowledgedWrite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the crash test starts and kills orgd serve several times")
 	}
-	rounds := 5
-	if v := os.Getenv("ORGD_CRASH_ROUNDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "ORGD_CRASH_ROUNDS")
-		rounds = n
-	}
+	rounds := envInt(t, "ORGD_CRASH_ROUNDS", 5)
 	forEachDB(t, func(t *testing.T, dsn string) {
 		f := newFixture(t, dsn)
 		token := f.ok("scim-token", "create", "--org", f.orgA).str("token")

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -478,4 +479,17 @@ func (f *fixture) verify(org, domain string) obj {
 	v := f.ok("domain", "verify", "--org", org, "--domain", domain)
 	require.Equal(f.t, "verified", v.str("status"))
 	return v
+}
+
+// envInt is the integer in the environment variable name, or def when it
+// is unset.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	require.NoError(t, err, name)
+	return n
 }

@@ -12,10 +12,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/orgd/orgd/sso"
 )
 
 // Limits of abuse that cmd/orgd enforces in front of every surface. The
@@ -122,72 +123,11 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// buckets are token buckets by key, at most maxBuckets of them (the map is
-// cleared when full, which only ever forgives).
-type buckets struct {
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
-	r     rate.Limit
-	burst int
-}
-
-const maxBuckets = 100_000
-
-func newBuckets(r rate.Limit, burst int) *buckets {
-	if r <= 0 {
-		return nil // no limit
-	}
-	return &buckets{m: map[string]*rate.Limiter{}, r: r, burst: max(burst, 1)}
-}
-
-func (b *buckets) get(key string) *rate.Limiter {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	l, ok := b.m[key]
-	if !ok {
-		if len(b.m) >= maxBuckets {
-			clear(b.m)
-		}
-		l = rate.NewLimiter(b.r, b.burst)
-		b.m[key] = l
-	}
-	return l
-}
-
-// take spends one token of key's bucket; when there is none it answers
-// how long until there is.
-func (b *buckets) take(key string, now time.Time) (bool, time.Duration) {
-	if b == nil {
-		return true, 0
-	}
-	res := b.get(key).ReserveN(now, 1)
-	if !res.OK() {
-		return false, time.Second
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
-	}
-	return true, 0
-}
-
-// wait is how long until key's bucket holds a token, without spending one.
-func (b *buckets) wait(key string, now time.Time) time.Duration {
-	if b == nil {
-		return 0
-	}
-	l := b.get(key)
-	if l.TokensAt(now) >= 1 {
-		return 0
-	}
-	return time.Duration((1 - l.TokensAt(now)) / float64(b.r) * float64(time.Second))
-}
-
 // rateLimits limits SCIM and the API per presented credential, and per
 // client IP the requests whose authentication fails.
 func rateLimits(cfg limitsConfig) func(http.Handler) http.Handler {
-	perToken := newBuckets(cfg.tokenRate, cfg.tokenBurst)
-	perIP := newBuckets(cfg.failRate, cfg.failBurst)
+	perToken := sso.NewBuckets(cfg.tokenRate, cfg.tokenBurst)
+	perIP := sso.NewBuckets(cfg.failRate, cfg.failBurst)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := surfaceOf(r.URL.Path)
@@ -197,12 +137,12 @@ func rateLimits(cfg limitsConfig) func(http.Handler) http.Handler {
 			}
 			now := time.Now()
 			ip := peerIP(r)
-			if d := perIP.wait(ip, now); d > 0 {
+			if d := perIP.Wait(ip, now); d > 0 {
 				refuse(w, r, http.StatusTooManyRequests, "too many failed authentications from your address; wait and try again", d)
 				return
 			}
 			if key := credentialKey(r); key != "" {
-				if ok, d := perToken.take(key, now); !ok {
+				if ok, d := perToken.Take(key, now); !ok {
 					refuse(w, r, http.StatusTooManyRequests, "too many requests with this credential; wait and try again", d)
 					return
 				}
@@ -210,7 +150,7 @@ func rateLimits(cfg limitsConfig) func(http.Handler) http.Handler {
 			sw := &statusWriter{ResponseWriter: w}
 			next.ServeHTTP(sw, r)
 			if sw.status == http.StatusUnauthorized {
-				perIP.take(ip, now)
+				perIP.Take(ip, now)
 			}
 		})
 	}

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,12 +29,7 @@ func TestLoad_64ClientsWithoutErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the load test runs orgd serve under 64 clients")
 	}
-	secs := 5
-	if v := os.Getenv("ORGD_LOAD_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "ORGD_LOAD_SECONDS")
-		secs = n
-	}
+	secs := envInt(t, "ORGD_LOAD_SECONDS", 5)
 	forEachDB(t, func(t *testing.T, dsn string) {
 		f := newFixture(t, dsn)
 		token := f.ok("scim-token", "create", "--org", f.orgA).str("token")
