@@ -123,3 +123,49 @@ func TestSealing_RoundTripRotationAndTamper(t *testing.T) {
 		require.ErrorContains(t, err, "does not open")
 	})
 }
+
+// A backup's key file joins the restored database's: what either key
+// sealed opens, and the target's own key still seals.
+func TestKeyFile_CopyAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	backupKey, targetKey := filepath.Join(dir, "backup.db.key"), filepath.Join(dir, "live.db.key")
+	kb, err := LoadKeyFile(backupKey, true)
+	require.NoError(t, err)
+	sealed := kb.seal("outbox.body", "a link token")
+
+	// Into a missing file: a copy, mode 0600; a second copy is refused.
+	copied := filepath.Join(dir, "copy.key")
+	require.NoError(t, CopyKeyFile(backupKey, copied))
+	st, err := os.Stat(copied)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	require.ErrorContains(t, CopyKeyFile(backupKey, copied), "exists")
+	require.NoError(t, MergeKeyFile(backupKey, filepath.Join(dir, "fresh.key")))
+	kf, err := LoadKeyFile(filepath.Join(dir, "fresh.key"), false)
+	require.NoError(t, err)
+	got, err := kf.open("outbox.body", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "a link token", got)
+
+	// Into an existing file: appended, the target's primary unchanged; twice changes nothing.
+	kt, err := LoadKeyFile(targetKey, true)
+	require.NoError(t, err)
+	_, err = kt.open("outbox.body", sealed)
+	require.ErrorContains(t, err, "does not hold")
+	require.NoError(t, MergeKeyFile(backupKey, targetKey))
+	before, err := os.ReadFile(targetKey)
+	require.NoError(t, err)
+	require.NoError(t, MergeKeyFile(backupKey, targetKey))
+	after, err := os.ReadFile(targetKey)
+	require.NoError(t, err)
+	require.Equal(t, string(before), string(after), "merging again adds nothing")
+	km, err := LoadKeyFile(targetKey, false)
+	require.NoError(t, err)
+	require.Equal(t, kt.Primary(), km.Primary(), "the target's key still seals")
+	got, err = km.open("outbox.body", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "a link token", got)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.key"), []byte("not a key\n"), 0o600))
+	require.ErrorContains(t, MergeKeyFile(filepath.Join(dir, "bad.key"), targetKey), "line 1")
+}
