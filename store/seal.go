@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -97,13 +98,7 @@ func LoadKeyFile(path string, create bool) (*Keyring, error) {
 		content := "# orgd secret key: seals TOTP secrets, token signing keys and mailed links in the database.\n" +
 			"# Keep it apart from database backups; every replica needs the same file. " + KeyFileHelp + ".\n" +
 			NewKeyLine(time.Now()) + "\n"
-		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if ferr == nil {
-			_, ferr = f.WriteString(content)
-			if cerr := f.Close(); ferr == nil {
-				ferr = cerr
-			}
-		}
+		ferr := createWhole(path, []byte(content))
 		if ferr != nil && !errors.Is(ferr, fs.ErrExist) { // another process may have just made it
 			return nil, fmt.Errorf("secret key file %s: cannot create it: %w", path, unwrapPath(ferr))
 		}
@@ -120,6 +115,30 @@ func LoadKeyFile(path string, create bool) (*Keyring, error) {
 		return nil, fmt.Errorf("secret key file %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// createWhole makes the file path holding data (mode 0600) in one step:
+// written to a temporary file beside it, then linked into place, so that
+// a process starting at the same moment reads all of it or none (its own
+// attempt then fails with fs.ErrExist).
+func createWhole(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(tmp, path)
 }
 
 func unwrapPath(err error) error {

@@ -263,6 +263,10 @@ func startServers(ctx context.Context, c *config, logDir string, stderr io.Write
 			return out, err
 		}
 		args := append([]string{"serve", "--db", c.db, "--addr", addr, "--base-url", base}, c.serveArgs...)
+		if strings.HasPrefix(c.db, "postgres") && !slices.Contains(c.serveArgs, "--secret-key-file") && os.Getenv("ORGD_SECRET_KEY_FILE") == "" {
+			// serve needs one on PostgreSQL, the same for every replica.
+			args = append(args, "--secret-key-file", c.state+".key")
+		}
 		s.cmd = exec.Command(c.orgd, args...)
 		s.cmd.Stdout, s.cmd.Stderr = logf, logf
 		t0 := time.Now()

@@ -39,6 +39,9 @@ func startChild(t *testing.T, dsn string, extra ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--mail-interval", "1h"}, extra...)...)
 	cmd.Env = append(os.Environ(), execMainEnv+"=1", "ORGD_DB=", "ORGD_BASE_URL=")
+	if _, err := sqlitePath("--db", dsn); err != nil {
+		cmd.Env = append(cmd.Env, "ORGD_SECRET_KEY_FILE="+testKeyFile(t, dsn))
+	}
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	c := &child{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}

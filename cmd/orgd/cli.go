@@ -386,8 +386,8 @@ func (c *call) open(ctx context.Context, log *slog.Logger) error {
 // useKeys loads the secret key file (made when missing) and has the store
 // seal secrets with it, re-sealing what is in clear or under an older key.
 // SQLite's default file sits next to the database; PostgreSQL has no
-// default, since every replica needs the same file: without one, secrets
-// stay in clear and serve says so.
+// default, since every replica needs the same file: serve refuses to run
+// without one, and a CLI verb without one writes in clear (serve seals it).
 func (c *call) useKeys(ctx context.Context, log *slog.Logger) error {
 	return useKeys(ctx, c.db, c.opts.db, c.opts.keyFile, log)
 }
@@ -396,7 +396,9 @@ func useKeys(ctx context.Context, db *store.DB, dsn, path string, log *slog.Logg
 	if path == "" {
 		p, err := sqlitePath("--db", dsn)
 		if err != nil {
-			log.Warn("no --secret-key-file: TOTP secrets, token signing keys and mailed links are stored in clear in PostgreSQL; give every replica the same key file")
+			// serve refuses to run without one; a CLI verb writes what it
+			// must in clear, and serve seals it when it starts.
+			log.Warn("no --secret-key-file: TOTP secrets, token signing keys and mailed links this command writes stay in clear until orgd serve (which needs the key file on PostgreSQL) seals them")
 			return nil
 		}
 		path = p + ".key"

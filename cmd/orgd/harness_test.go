@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgd/orgd/sso/password"
+	"github.com/orgd/orgd/store"
 )
 
 func TestMain(m *testing.M) {
@@ -92,7 +93,32 @@ type orgdCLI struct {
 }
 
 func newCLI(t *testing.T, dsn string) *orgdCLI {
-	return &orgdCLI{t: t, env: map[string]string{"ORGD_DB": dsn}, ran: map[string]bool{}}
+	env := map[string]string{"ORGD_DB": dsn}
+	if _, err := sqlitePath("--db", dsn); err != nil {
+		env["ORGD_SECRET_KEY_FILE"] = testKeyFile(t, dsn) // serve needs one on PostgreSQL
+	}
+	return &orgdCLI{t: t, env: env, ran: map[string]bool{}}
+}
+
+// testKeys holds one secret key file per PostgreSQL test database, shared
+// by every CLI, server and replica of the test that made it.
+var testKeys sync.Map // dsn → path
+
+// testKeyFile is the secret key file of the test database dsn (made by
+// the first process that uses it).
+func testKeyFile(t *testing.T, dsn string) string {
+	t.Helper()
+	if p, ok := testKeys.Load(dsn); ok {
+		return p.(string)
+	}
+	path := filepath.Join(t.TempDir(), "secret.key")
+	_, err := store.LoadKeyFile(path, true)
+	require.NoError(t, err)
+	p, loaded := testKeys.LoadOrStore(dsn, path)
+	if !loaded {
+		t.Cleanup(func() { testKeys.Delete(dsn) })
+	}
+	return p.(string)
 }
 
 func (c *orgdCLI) getenv(k string) string { return c.env[k] }

@@ -67,7 +67,8 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: mdSrv.Certificate().Raw}), 0o600))
 	env := []string{"SSL_CERT_FILE=" + caFile}
 	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--base-url", lbURL,
-		"--dns-server", dns.addr, "--smtp", "smtp://" + mx.addr, "--mail-interval", "100ms"}
+		"--dns-server", dns.addr, "--smtp", "smtp://" + mx.addr, "--mail-interval", "100ms",
+		"--secret-key-file", testKeyFile(t, dsn)} // one key file, as every replica must share
 
 	// Migrations once: both start on the empty database together.
 	reps := startReplicas(t, bin, serveArgs, env, 2)

@@ -119,6 +119,11 @@ func (l *serveLimits) check(f *flagSet) error {
 // shuts both down gracefully.
 func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	log := slog.New(requestIDHandler{slog.NewJSONHandler(c.stderr, nil)})
+	if _, err := sqlitePath("--db", c.opts.db); err != nil && c.opts.keyFile == "" {
+		// SQLite's key file defaults to one beside the database; replicas
+		// on PostgreSQL must share one, which only the operator can give.
+		return &usageError{"serve on PostgreSQL needs --secret-key-file FILE (env ORGD_SECRET_KEY_FILE), the same file on every replica: it seals TOTP secrets, token signing keys and mailed links in the database (a missing file is made, mode 0600; copy it to the other replicas)"}
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return &operatorError{fmt.Sprintf("cannot listen on %s: %v", cfg.addr, unwrapOp(err))}

@@ -270,3 +270,21 @@ func TestRouter_RequestID(t *testing.T) {
 type nopPinger struct{}
 
 func (nopPinger) Ping(context.Context) error { return nil }
+
+// On PostgreSQL there is no default key file (replicas must share one), so
+// serve refuses to start without one instead of keeping secrets in clear.
+func TestServe_PostgreSQLNeedsSecretKeyFile(t *testing.T) {
+	c := newCLI(t, postgresDB(t))
+	delete(c.env, "ORGD_SECRET_KEY_FILE")
+	code, o := c.fail("serve", "--addr", "127.0.0.1:0")
+	require.Equal(t, 2, code)
+	require.Contains(t, o.str("error"), "--secret-key-file")
+
+	c.env["ORGD_SECRET_KEY_FILE"] = filepath.Join(t.TempDir(), "secret.key")
+	s := startServe(t, c)
+	resp, err := http.Get(s.url + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.FileExists(t, c.env["ORGD_SECRET_KEY_FILE"], "a missing key file is made")
+}
