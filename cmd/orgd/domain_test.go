@@ -131,7 +131,11 @@ func testService(t *testing.T, dsn, dnsServer string, now func() time.Time) *org
 	db, err := store.Open(t.Context(), dsn, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	require.NoError(t, useKeys(t.Context(), db, dsn, "", slog.New(slog.DiscardHandler)), "the key file the CLI uses")
+	keys := "" // SQLite: the default file beside the database
+	if _, err := sqlitePath("--db", dsn); err != nil {
+		keys = testKeyFile(t, dsn)
+	}
+	require.NoError(t, useKeys(t.Context(), db, dsn, keys, slog.New(slog.DiscardHandler)), "the key file the CLI uses")
 	res, err := newResolver(dnsServer)
 	require.NoError(t, err)
 	return orgmodel.NewService(db, orgmodel.Config{BaseURL: defaultBaseURL, Hasher: passwordHasher, Resolver: res, Now: now})
