@@ -163,6 +163,12 @@ func (s *Service) lockedGroup(ctx context.Context, tx Tx, a Actor, org OrgSID, s
 	if _, err := s.authorize(ctx, tx, a, org, permAdmin, what); err != nil {
 		return nil, err
 	}
+	return groupOf(ctx, tx, org, sid)
+}
+
+// groupOf reads group sid of org; a group of another organization is not
+// found, exactly like one that does not exist.
+func groupOf(ctx context.Context, tx Tx, org OrgSID, sid GroupSID) (*Group, error) {
 	g, err := tx.GetGroup(ctx, sid)
 	if errors.Is(err, ErrNotFound) || (err == nil && g.OrgSID != org) {
 		return nil, NotFound("group", string(sid))
@@ -234,10 +240,7 @@ func (s *Service) GetGroup(ctx context.Context, a Actor, org OrgSID, sid GroupSI
 		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "see groups"); err != nil {
 			return err
 		}
-		g, err := tx.GetGroup(ctx, sid)
-		if errors.Is(err, ErrNotFound) || (err == nil && g.OrgSID != org) {
-			return NotFound("group", string(sid))
-		}
+		g, err := groupOf(ctx, tx, org, sid)
 		if err != nil {
 			return err
 		}

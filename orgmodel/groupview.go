@@ -2,7 +2,6 @@ package orgmodel
 
 import (
 	"context"
-	"errors"
 )
 
 // GroupPage is a group as the console shows it: the group and its mapping,
@@ -43,10 +42,7 @@ func (s *Service) GroupMembersPage(ctx context.Context, a Actor, org OrgSID, sid
 		if _, err := s.authorize(ctx, tx, a, org, permAdmin, "see groups"); err != nil {
 			return err
 		}
-		g, err := tx.GetGroup(ctx, sid)
-		if errors.Is(err, ErrNotFound) || (err == nil && g.OrgSID != org) {
-			return NotFound("group", string(sid))
-		}
+		g, err := groupOf(ctx, tx, org, sid)
 		if err != nil {
 			return err
 		}
