@@ -368,29 +368,23 @@ func (v *victim) value(slot string, exists bool) string {
 		}
 		panic("no victim object for slot " + slot)
 	}
+	if prefix, ok := missingPrefix[slot]; ok {
+		return orgmodel.NewSID(prefix)
+	}
 	switch slot {
-	case sOrg:
-		return orgmodel.NewSID(orgmodel.PrefixOrg)
-	case sAcct:
-		return orgmodel.NewSID(orgmodel.PrefixAccount)
-	case sKey:
-		return orgmodel.NewSID(orgmodel.PrefixAPIKey)
-	case sRA:
-		return orgmodel.NewSID(orgmodel.PrefixRoleAssignment)
-	case sUser:
-		return orgmodel.NewSID(orgmodel.PrefixUser)
-	case sGroup:
-		return orgmodel.NewSID(orgmodel.PrefixGroup)
-	case sInv:
-		return orgmodel.NewSID(orgmodel.PrefixInvitation)
 	case sDomain:
 		return "nobody-" + randHex(4) + ".test"
 	case sSCIMTok, sSetup:
 		return randHex(8)
-	case sClient:
-		return orgmodel.NewSID(orgmodel.PrefixOAuthClient)
 	}
 	panic("no missing object for slot " + slot)
+}
+
+// missingPrefix is the SID prefix of each slot whose objects have SIDs.
+var missingPrefix = map[string]string{
+	sOrg: orgmodel.PrefixOrg, sAcct: orgmodel.PrefixAccount, sKey: orgmodel.PrefixAPIKey,
+	sRA: orgmodel.PrefixRoleAssignment, sUser: orgmodel.PrefixUser, sGroup: orgmodel.PrefixGroup,
+	sInv: orgmodel.PrefixInvitation, sClient: orgmodel.PrefixOAuthClient,
 }
 
 // isoEnv is orgd serve's router on a loopback server over a service whose
