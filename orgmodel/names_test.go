@@ -2,8 +2,10 @@ package orgmodel_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,6 +131,27 @@ func TestSIDsAreChecked(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "org")
 	}
+}
+
+// SIDs made one after the other sort one after the other (indexes grow at
+// their end), and keep 80 random bits: many made in the same millisecond
+// are all different.
+func TestSIDsSortByCreation(t *testing.T) {
+	t.Parallel()
+	first := orgmodel.NewSID(orgmodel.PrefixUser)
+	time.Sleep(2 * time.Millisecond)
+	seen := map[string]bool{}
+	for range 10000 {
+		sid := orgmodel.NewSID(orgmodel.PrefixUser)
+		require.True(t, orgmodel.ValidSID(orgmodel.PrefixUser, sid), sid)
+		require.Greater(t, sid, first, "a later SID sorts after an earlier one")
+		require.False(t, seen[sid], "two SIDs alike: %s", sid)
+		seen[sid] = true
+	}
+	// The first 12 hex digits are the time in milliseconds.
+	ms, err := strconv.ParseInt(first[2:14], 16, 64)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), time.UnixMilli(ms), time.Minute)
 }
 
 func TestPasswordPolicy(t *testing.T) {
