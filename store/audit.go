@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -26,8 +27,18 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 		e.SID = orgmodel.AuditSID(orgmodel.NewSID(orgmodel.PrefixAudit))
 	}
 	e.At = time.UnixMilli(ms(e.At)).UTC()
-	err := t.queryRow(ctx, `INSERT INTO audit_heads (org_sid) VALUES (?)
-		ON CONFLICT (org_sid) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING hash`, e.OrgSID).Scan(&e.PrevHash)
+	var err error
+	if t.d.name == "postgres" {
+		err = t.queryRow(ctx, `INSERT INTO audit_heads (org_sid) VALUES (?)
+			ON CONFLICT (org_sid) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING hash`, e.OrgSID).Scan(&e.PrevHash)
+	} else {
+		// SQLite's one writer is the lock: reading the head is enough, and
+		// the upsert below writes it once (no head yet: the chain starts).
+		err = t.queryRow(ctx, `SELECT hash FROM audit_heads WHERE org_sid = ?`, e.OrgSID).Scan(&e.PrevHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			e.PrevHash, err = "", nil
+		}
+	}
 	if err != nil {
 		return t.d.translate(err)
 	}
@@ -38,7 +49,9 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	if err != nil {
 		return t.d.translate(err)
 	}
-	return t.execOne(ctx, `UPDATE audit_heads SET last_seq = ?, hash = ?, events = events + 1 WHERE org_sid = ?`, e.Seq, e.Hash, e.OrgSID)
+	return t.execOne(ctx, `INSERT INTO audit_heads (org_sid, last_seq, hash, events) VALUES (?, ?, ?, 1)
+		ON CONFLICT (org_sid) DO UPDATE SET last_seq = excluded.last_seq, hash = excluded.hash, events = audit_heads.events + 1`,
+		e.OrgSID, e.Seq, e.Hash)
 }
 
 func scanHead(r scanner) (*orgmodel.AuditHead, error) {

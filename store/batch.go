@@ -133,13 +133,16 @@ func (s *DB) runBatch(batch []*writeJob) {
 			res[i].err = err
 			continue
 		}
+		// The savepoint statements go through t's statement cache too:
+		// parsed once, not three times a write.
+		t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true}
 		if !single {
-			if _, err := sqlTx.ExecContext(ctx, `SAVEPOINT batch`); err != nil {
+			if _, err := t.exec(ctx, `SAVEPOINT batch`); err != nil {
 				broken = err
 				break
 			}
 		}
-		res[i] = call(j.fn, &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true})
+		res[i] = call(j.fn, t)
 		if single {
 			if res[i].err == nil && !res[i].panicked {
 				committed++
@@ -147,12 +150,12 @@ func (s *DB) runBatch(batch []*writeJob) {
 			break
 		}
 		if res[i].err != nil || res[i].panicked {
-			if _, err := sqlTx.ExecContext(ctx, `ROLLBACK TO batch`); err != nil {
+			if _, err := t.exec(ctx, `ROLLBACK TO batch`); err != nil {
 				broken = err
 				break
 			}
 		}
-		if _, err := sqlTx.ExecContext(ctx, `RELEASE batch`); err != nil {
+		if _, err := t.exec(ctx, `RELEASE batch`); err != nil {
 			broken = err
 			break
 		}

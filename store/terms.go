@@ -11,6 +11,10 @@ import (
 // well under both databases' limits on bound parameters).
 const termRowsPerInsert = 200
 
+// preparedTermRows: inserts of up to this many terms (one user's, nearly
+// always) are prepared statements, one text for each count.
+const preparedTermRows = 32
+
 // writeUserTerms makes u's stored terms equal orgmodel.UserTerms(u),
 // touching only the rows that differ (fresh: u has none yet).
 func (t *tx) writeUserTerms(ctx context.Context, u *orgmodel.User, fresh bool) error {
@@ -81,7 +85,11 @@ func (t *tx) insertTerms(ctx context.Context, user orgmodel.UserSID, org orgmode
 			b.WriteString("(?, ?, ?, ?, ?, ?)")
 			args = append(args, user, org, tm.Path, tm.Elem, tm.Value, tm.Key)
 		}
-		if _, err := t.dynExec(ctx, b.String(), args...); err != nil {
+		run := t.dynExec
+		if n <= preparedTermRows {
+			run = t.exec // a user's terms: a few texts, each parsed once
+		}
+		if _, err := run(ctx, b.String(), args...); err != nil {
 			return err
 		}
 		terms = terms[n:]
