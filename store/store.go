@@ -127,7 +127,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	db := &DB{w: w, r: r, d: sqliteDialect, ws: newStmtCache(w), rs: newStmtCache(r)}
-	stop, err := startCheckpointer(base+"?"+common, nil, func() { db.walLong.Store(true) })
+	stop, err := startCheckpointer(path, base+"?"+common, nil, func() { db.walLong.Store(true) })
 	if err != nil {
 		w.Close()
 		r.Close()
