@@ -102,10 +102,11 @@ func bigOrg(b *testing.B) *env {
 			users := make([]*orgmodel.User, 0, 100_000)
 			now := bigEnv.clock.Now()
 			for i := 0; i < bigN; i++ {
+				given, family := store.BenchName(i)
 				users = append(users, &orgmodel.User{
 					SID: orgmodel.UserSID(sids[i]), Email: benchEmail(i), OrgSID: bigEnv.org,
-					Role: orgmodel.RoleStandard, Status: orgmodel.UserActive, GivenName: "User", FamilyName: fmt.Sprintf("%07d", i),
-					DisplayName: fmt.Sprintf("User %07d", i), ExternalID: fmt.Sprintf("ext-%07d", i), Version: 1, CreatedAt: now, UpdatedAt: now,
+					Role: orgmodel.RoleStandard, Status: orgmodel.UserActive, GivenName: given, FamilyName: family,
+					DisplayName: given + " " + family, ExternalID: fmt.Sprintf("ext-%07d", i), Version: 1, CreatedAt: now, UpdatedAt: now,
 				})
 				if len(users) == cap(users) || i == bigN-1 {
 					if bigErr = db.SeedUsers(context.Background(), users); bigErr != nil {
@@ -253,9 +254,10 @@ func BenchmarkCreateUser(b *testing.B) {
 		for pb.Next() {
 			i := seq.Add(1)
 			email := fmt.Sprintf("new%d-%d@acme.test", run, i)
+			given, family := store.BenchName(int(i) + int(run%1_000_000))
 			body, _ := json.Marshal(map[string]any{
 				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": email,
-				"name": map[string]any{"givenName": "Test", "familyName": "User"}, "displayName": "Test User", "locale": "en-US",
+				"name": map[string]any{"givenName": given, "familyName": family}, "displayName": given + " " + family, "locale": "en-US",
 				"emails":     []any{map[string]any{"primary": true, "value": email, "type": "work"}},
 				"externalId": fmt.Sprintf("00u%d", i), "groups": []any{}, "password": "1mz050nq", "active": true,
 			})

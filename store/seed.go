@@ -105,3 +105,23 @@ func (s *DB) seedTx(ctx context.Context, users []*orgmodel.User) error {
 	}
 	return s.d.translate(tx.Commit())
 }
+
+// BenchName returns the n-th of a spread of people's names, for the users
+// benchmarks and load tests create: a few hundred given names and family
+// names nearly all different, as in a real organization, so that each new
+// user's names land on pages of their indexes of their own (a benchmark
+// that created every user as "Test User" would append them all to one
+// page and measure less than real provisioning costs).
+func BenchName(n int) (given, family string) {
+	h := uint64(n)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+	given = benchGiven[h%uint64(len(benchGiven))] + string(rune('a'+h>>8%26))
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	f := []byte{"BCDFGHKLMNPRSTVW"[h>>16%16]}
+	for k := range 6 {
+		f = append(f, letters[h>>(20+5*k)%26])
+	}
+	return given, string(f)
+}
+
+var benchGiven = []string{"Ada", "Ben", "Chloe", "Dan", "Eva", "Finn", "Gail", "Hugo", "Ines", "Jon", "Kim", "Leo",
+	"Maya", "Nils", "Olga", "Paul", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Vic", "Wen", "Yara", "Zoe"}

@@ -89,7 +89,8 @@ func (d *driver) scenario(name string) (*scenario, error) {
 		return &scenario{what: "POST /Users as Okta sends it", expect: 201, next: func(w, i int, base string) (*http.Request, error) {
 			n := seq.Add(1)
 			email := fmt.Sprintf("new%d-%d@%s", run, n, st.Domain)
-			body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"Test","familyName":"User"},"displayName":"Test User","locale":"en-US","emails":[{"primary":true,"value":%q,"type":"work"}],"externalId":"00u%d-%d","groups":[],"password":"1mz050nq","active":true}`, email, email, run, n)
+			given, family := store.BenchName(int(n) + int(run%1_000_000))
+			body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":%q,"familyName":%q},"displayName":%q,"locale":"en-US","emails":[{"primary":true,"value":%q,"type":"work"}],"externalId":"00u%d-%d","groups":[],"password":"1mz050nq","active":true}`, email, given, family, given+" "+family, email, run, n)
 			return d.scimReq(http.MethodPost, base, "/Users", body), nil
 		}}, nil
 	case "scim-get":

@@ -132,10 +132,11 @@ func seed(ctx context.Context, c *config, stderr io.Writer) (*state, error) {
 	batch := make([]*orgmodel.User, 0, 50000)
 	for i := range c.users {
 		email := fmt.Sprintf("u%07d@%s", i, st.Domain)
+		given, family := store.BenchName(i)
 		batch = append(batch, &orgmodel.User{
 			SID: orgmodel.UserSID(sids[i]), Email: email, OrgSID: r.OrgSID,
-			Role: orgmodel.RoleStandard, Status: orgmodel.UserActive, GivenName: "User", FamilyName: fmt.Sprintf("%07d", i),
-			DisplayName: fmt.Sprintf("User %07d", i), ExternalID: fmt.Sprintf("ext-%07d", i), Version: 1, CreatedAt: now, UpdatedAt: now,
+			Role: orgmodel.RoleStandard, Status: orgmodel.UserActive, GivenName: given, FamilyName: family,
+			DisplayName: given + " " + family, ExternalID: fmt.Sprintf("ext-%07d", i), Version: 1, CreatedAt: now, UpdatedAt: now,
 		})
 		if pick[i] {
 			st.Sample = append(st.Sample, sampledUser{SID: sids[i], Email: email})
