@@ -50,8 +50,8 @@ var serveCommand = &command{
 		f.fs.DurationVar(&lim.idle, "idle-timeout", idleTimeout, "close an idle keep-alive connection after this `duration` (default 2m)")
 		f.fs.Float64Var(&lim.loginRate, "login-rate", 1, "form posts per second per client IP on the login pages (`N`; default 1; 0: no limit)")
 		f.fs.IntVar(&lim.loginBurst, "login-burst", 20, "burst of form posts per client IP on the login pages (`N`; default 20)")
-		f.fs.Float64Var(&lim.tokenRate, "token-rate", 1000, "requests per second per credential (SCIM token, API credential, OAuth client) to SCIM and the API (`N`; default 1000; 0: no limit)")
-		f.fs.IntVar(&lim.tokenBurst, "token-burst", 2000, "burst of requests per credential to SCIM and the API (`N`; default 2000)")
+		f.fs.Float64Var(&lim.tokenRate, "token-rate", 5000, "requests per second per credential (SCIM token, API credential, OAuth client) to SCIM and the API (`N`; default 5000, above what one server answers, so that an identity provider provisioning at full speed is never refused; 0: no limit)")
+		f.fs.IntVar(&lim.tokenBurst, "token-burst", 10000, "burst of requests per credential to SCIM and the API (`N`; default 10000)")
 		f.fs.Float64Var(&lim.failRate, "auth-fail-rate", 1, "failed authentications per second per client IP to SCIM and the API (`N`; default 1; 0: no limit)")
 		f.fs.IntVar(&lim.failBurst, "auth-fail-burst", 20, "burst of failed authentications per client IP to SCIM and the API (`N`; default 20)")
 		var baseGiven bool
