@@ -262,7 +262,10 @@ func startServers(ctx context.Context, c *config, logDir string, stderr io.Write
 		if err != nil {
 			return out, err
 		}
-		args := append([]string{"serve", "--db", c.db, "--addr", addr, "--base-url", base}, c.serveArgs...)
+		// orgbench measures what a server can answer: the per-credential
+		// rate limit (every scenario uses one credential) is lifted unless
+		// --serve-args sets it again (a later flag wins).
+		args := append([]string{"serve", "--db", c.db, "--addr", addr, "--base-url", base, "--token-rate", "0"}, c.serveArgs...)
 		if strings.HasPrefix(c.db, "postgres") && !slices.Contains(c.serveArgs, "--secret-key-file") && os.Getenv("ORGD_SECRET_KEY_FILE") == "" {
 			// serve needs one on PostgreSQL, the same for every replica.
 			args = append(args, "--secret-key-file", c.state+".key")
