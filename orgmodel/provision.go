@@ -86,21 +86,44 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 // ends every session (R-SCIM-2) and is refused for the Owner (R-ROLE-4).
 // ifVersion, when > 0, must equal the user's version (KindPrecondition).
 func (s *Service) UpdateUserProfile(ctx context.Context, a Actor, org OrgSID, sid UserSID, p Profile, ifVersion int64) (*User, error) {
-	email, err := NormalizeEmail("userName", p.Email)
-	if err != nil {
+	if _, err := NormalizeEmail("userName", p.Email); err != nil {
 		return nil, err
 	}
 	if err := p.check(); err != nil {
 		return nil, err
 	}
+	return s.updateProfile(ctx, a, org, sid, ifVersion, func(*User) (Profile, error) { return p, nil })
+}
+
+// UpdateUserProfileWith is UpdateUserProfile with the new attributes built
+// from the user as it is inside the write transaction, where no other
+// write can change it: a read-modify-write (a SCIM PATCH, a replace that
+// keeps the current status) that a concurrent write cannot make stale.
+// build must have no side effects; an error it returns is returned as is.
+func (s *Service) UpdateUserProfileWith(ctx context.Context, a Actor, org OrgSID, sid UserSID, build func(cur *User) (Profile, error)) (*User, error) {
+	return s.updateProfile(ctx, a, org, sid, 0, build)
+}
+
+func (s *Service) updateProfile(ctx context.Context, a Actor, org OrgSID, sid UserSID, ifVersion int64, build func(cur *User) (Profile, error)) (*User, error) {
 	var out *User
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err := s.store.InTx(ctx, func(tx Tx) error {
 		_, _, u, err := s.lockedMember(ctx, tx, a, org, sid, permAdmin, "update users")
 		if err != nil {
 			return err
 		}
 		if ifVersion > 0 && u.Version != ifVersion {
 			return &RuleError{Kind: KindPrecondition, Msg: "the user was changed since the version given"}
+		}
+		p, err := build(clone(u))
+		if err != nil {
+			return err
+		}
+		email, err := NormalizeEmail("userName", p.Email)
+		if err != nil {
+			return err
+		}
+		if err := p.check(); err != nil {
+			return err
 		}
 		before := clone(u)
 		if EmailKey(email) != EmailKey(u.Email) {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -367,4 +370,46 @@ func TestErrors_NoInternalText(t *testing.T) {
 	assert.Regexp(t, `^internal error \(reference [0-9a-f]{16}\)$`, doc["detail"])
 	b, _ := json.Marshal(doc)
 	assert.NotContains(t, strings.ToLower(string(b)), "sql")
+}
+
+// Writes without If-Match never fail because another write to the same
+// user came first: a PATCH is applied to the user as it is when written
+// (every one of them counts), a PUT replaces whatever is there. Both
+// databases, 8 clients at once on one user.
+func TestConcurrentWritesWithoutIfMatchAllApply(t *testing.T) {
+	for _, db := range databases(t) {
+		t.Run(db.name, func(t *testing.T) {
+			e := newEnvOn(t, db.open(t))
+			id := e.newUser("ann@acme.test")
+			const clients, each = 8, 6
+			codes := make(chan string, clients*each)
+			var wg sync.WaitGroup
+			for c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := range each {
+						method, body := "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"emails","value":[{"type":"other","value":"c`+strconv.Itoa(c)+`n`+strconv.Itoa(n)+`@x.test"}]}]}`
+						if n == each-1 && c%4 == 0 {
+							method, body = "PUT", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@acme.test","displayName":"Ann `+strconv.Itoa(c)+`"}`
+						}
+						req := httptest.NewRequest(method, "http://orgd.test/Users/"+id, strings.NewReader(body))
+						req.Header.Set("Authorization", "Bearer "+e.token)
+						req.Header.Set("Content-Type", "application/scim+json")
+						rec := httptest.NewRecorder()
+						e.h.ServeHTTP(rec, req)
+						codes <- fmt.Sprintf("%s %d %s", method, rec.Code, strings.TrimSpace(rec.Body.String()[:min(200, rec.Body.Len())]))
+					}
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for c := range codes {
+				require.Regexp(t, `^(PATCH|PUT) 200 `, c)
+			}
+			r := e.do("GET", "/Users/"+id, nil)
+			e.must(200, r)
+			assert.Equal(t, fmt.Sprintf(`W/"%d"`, 1+clients*each), r.Header.Get("ETag"), "every write applied, one after another")
+		})
+	}
 }

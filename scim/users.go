@@ -131,15 +131,21 @@ func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	cur, err := h.svc.GetUser(r.Context(), a, a.OrgSID, sid)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	var u *orgmodel.User
+	if ifv > 0 {
+		var cur *orgmodel.User
+		if cur, err = h.svc.GetUser(r.Context(), a, a.OrgSID, sid); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		u, err = h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, profile(attrs, cur.Status == orgmodel.UserActive), ifv)
+	} else {
+		// No If-Match: the replacement applies to the user as it is when
+		// written (an absent active keeps its status then), never 412.
+		u, err = h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, func(cur *orgmodel.User) (orgmodel.Profile, error) {
+			return profile(attrs, cur.Status == orgmodel.UserActive), nil
+		})
 	}
-	if ifv == 0 {
-		ifv = cur.Version
-	}
-	u, err := h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, profile(attrs, cur.Status == orgmodel.UserActive), ifv)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -151,11 +157,6 @@ func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request) {
 	}
 	writeResource(w, http.StatusOK, docs[0], u.Version)
 }
-
-// patchAttempts bounds re-applying a PATCH after another write won the
-// race for the same user (without If-Match, the client asked for no
-// version, so the patch applies to the newest one).
-const patchAttempts = 5
 
 // patchUser applies a PatchOp to a user, all operations or none.
 func (h *handler) patchUser(w http.ResponseWriter, r *http.Request) {
@@ -185,37 +186,45 @@ func (h *handler) patchUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	var u *orgmodel.User
-	for attempt := 1; ; attempt++ {
-		cur, err := h.svc.GetUser(r.Context(), a, a.OrgSID, sid)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		if ifv > 0 && cur.Version != ifv {
-			h.writeError(w, r, errStatus(http.StatusPreconditionFailed, "", "the user was changed since the version given in If-Match"))
-			return
-		}
+	// The patch is applied to the user as read, and written if no other
+	// write came in between (its version). Without If-Match a lost race
+	// is not the client's concern: the patch is then applied again inside
+	// the write transaction, to the user as it is there, where nothing can
+	// change it (kept off the first try, which builds the document outside
+	// the single writer).
+	apply := func(cur *orgmodel.User) (orgmodel.Profile, error) {
 		doc := userDoc(cur, nil, false, h.baseOf(r))
 		if err := patchUser(doc, string(cur.SID), ops); err != nil {
-			h.writeError(w, r, err)
-			return
+			return orgmodel.Profile{}, err
 		}
 		doc["schemas"] = []any{urnUser}
 		attrs, err := validateUser(doc)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return orgmodel.Profile{}, err
 		}
-		u, err = h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, profile(attrs, cur.Status == orgmodel.UserActive), cur.Version)
-		if orgmodel.KindOf(err) == orgmodel.KindPrecondition && ifv == 0 && attempt < patchAttempts {
-			continue
-		}
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		break
+		return profile(attrs, cur.Status == orgmodel.UserActive), nil
+	}
+	cur, err := h.svc.GetUser(r.Context(), a, a.OrgSID, sid)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if ifv > 0 && cur.Version != ifv {
+		h.writeError(w, r, errStatus(http.StatusPreconditionFailed, "", "the user was changed since the version given in If-Match"))
+		return
+	}
+	prof, err := apply(cur)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	u, err := h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, prof, cur.Version)
+	if orgmodel.KindOf(err) == orgmodel.KindPrecondition && ifv == 0 {
+		u, err = h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, apply)
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	docs, err := h.renderUsers(r, []*orgmodel.User{u}, p)
 	if err != nil {

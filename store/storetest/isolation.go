@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -124,6 +126,10 @@ func (e *env) crossOps() []crossOp {
 		}},
 		{"UpdateUserProfile", func(a orgmodel.Actor, _, x *fixture) error {
 			_, err := s.UpdateUserProfile(ctx, a, x.org, x.std, profile(x), 0)
+			return err
+		}},
+		{"UpdateUserProfileWith", func(a orgmodel.Actor, _, x *fixture) error {
+			_, err := s.UpdateUserProfileWith(ctx, a, x.org, x.std, func(*orgmodel.User) (orgmodel.Profile, error) { return profile(x), nil })
 			return err
 		}},
 		{"DeprovisionUser", func(a orgmodel.Actor, _, x *fixture) error { return s.DeprovisionUser(ctx, a, x.org, x.std) }},
@@ -274,6 +280,12 @@ func (e *env) crossOps() []crossOp {
 		}},
 		{"UpdateUserProfile(own org, x's user)", func(a orgmodel.Actor, own, x *fixture) error {
 			_, err := s.UpdateUserProfile(ctx, a, own.org, x.std, profile(x), 0)
+			return err
+		}},
+		{"UpdateUserProfileWith(own org, x's user)", func(a orgmodel.Actor, own, x *fixture) error {
+			_, err := s.UpdateUserProfileWith(ctx, a, own.org, x.std, func(cur *orgmodel.User) (orgmodel.Profile, error) {
+				return orgmodel.Profile{}, fmt.Errorf("build saw %s of another organization", cur.SID)
+			})
 			return err
 		}},
 		{"DeprovisionUser(own org, x's user)", func(a orgmodel.Actor, own, x *fixture) error { return s.DeprovisionUser(ctx, a, own.org, x.std) }},
