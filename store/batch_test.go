@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,57 @@ func TestGroupCommitIsolatesEachCaller(t *testing.T) {
 	}
 	require.Len(t, got, n-2*n/10)
 	require.Greater(t, db.largestBatch.Load(), int64(1), "writers were batched")
+}
+
+// TestGroupCommitFailureFromAnEarlierCallersWrite: two callers of one batch
+// write the same key; the first commits, the second fails as it would have
+// one after the other, and the callers that ran before the failure (run
+// again, in savepoints, without it) commit once each.
+func TestGroupCommitFailureFromAnEarlierCallersWrite(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	const pairs = 40
+	sids := make([]orgmodel.OrgSID, pairs)
+	for i := range sids {
+		sids[i] = orgmodel.OrgSID(orgmodel.NewSID(orgmodel.PrefixOrg))
+	}
+	var runs atomic.Int64
+	results := make([]error, 2*pairs)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 2 * pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = db.InTx(ctx, func(tx orgmodel.Tx) error {
+				runs.Add(1)
+				return tx.CreateOrg(ctx, &orgmodel.Org{SID: sids[i/2], FriendlyName: fmt.Sprintf("caller %d", i),
+					AccountLimit: 10, CreatedAt: now, UpdatedAt: now})
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for p := range pairs {
+		a, b := results[2*p], results[2*p+1]
+		require.True(t, (a == nil) != (b == nil), "one of the two writers of %s wins: %v, %v", sids[p], a, b)
+		if a == nil {
+			require.Equal(t, orgmodel.ErrConflict, errors.Unwrap(b), "the loser fails as alone: %v", b)
+		}
+		require.NoError(t, db.Read(ctx, func(tx orgmodel.Tx) error {
+			o, err := tx.GetOrg(ctx, sids[p])
+			if err == nil && o.FriendlyName != fmt.Sprintf("caller %d", 2*p) && o.FriendlyName != fmt.Sprintf("caller %d", 2*p+1) {
+				err = fmt.Errorf("%s holds %q", sids[p], o.FriendlyName)
+			}
+			return err
+		}))
+	}
+	require.Greater(t, db.largestBatch.Load(), int64(1), "writers were batched")
+	// A function runs again only in the round after its batch's first
+	// failure, never once per failure.
+	require.LessOrEqual(t, runs.Load(), int64(2*2*pairs), "functions run at most twice")
 }
 
 // TestGroupCommitIgnoresAnotherCallersCancellation: a caller whose context
