@@ -432,15 +432,7 @@ func (e *isoEnv) session(u orgmodel.UserSID) string {
 }
 
 func (e *isoEnv) jwt(c *orgmodel.OAuthClientResult) string {
-	res, err := http.PostForm(e.url+"/v2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {string(c.ClientID)}, "client_secret": {c.ClientSecret}})
-	e.ok(err)
-	defer res.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	e.ok(json.NewDecoder(res.Body).Decode(&out))
-	require.NotEmpty(e.t, out.AccessToken)
-	return out.AccessToken
+	return clientToken(e.t, e.url, string(c.ClientID), c.ClientSecret)
 }
 
 // world builds the victim organization A, the attacking organization B

@@ -122,20 +122,12 @@ func TestReplicas_PostgreSQL(t *testing.T) {
 
 	t.Run("credentials issued or revoked anywhere hold on every replica", func(t *testing.T) {
 		oc := c.ok("oauth-client", "create", "--org", org)
-		resp, err := http.PostForm(r1.url+"/v2/token", url.Values{"grant_type": {"client_credentials"},
-			"client_id": {oc.str("client_id")}, "client_secret": {oc.str("client_secret")}})
-		require.NoError(t, err)
-		var tr struct {
-			AccessToken string `json:"access_token"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
-		resp.Body.Close()
-		require.NotEmpty(t, tr.AccessToken)
+		jwt := clientToken(t, r1.url, oc.str("client_id"), oc.str("client_secret"))
 		accounts := "/Organizations/" + org + "/Accounts"
-		require.Equal(t, http.StatusOK, bearerStatus(t, r2.url+accounts, tr.AccessToken), "a token signed by one replica verifies on the other")
+		require.Equal(t, http.StatusOK, bearerStatus(t, r2.url+accounts, jwt), "a token signed by one replica verifies on the other")
 		c.ok("oauth-client", "revoke", "--org", org, "--client", oc.str("client_id"))
 		for _, r := range reps {
-			require.Equal(t, http.StatusUnauthorized, bearerStatus(t, r.url+accounts, tr.AccessToken), "%s: the revoked client's token", r.name)
+			require.Equal(t, http.StatusUnauthorized, bearerStatus(t, r.url+accounts, jwt), "%s: the revoked client's token", r.name)
 		}
 
 		tok2 := c.ok("scim-token", "create", "--org", org, "--name", "second").str("token")
@@ -574,6 +566,21 @@ func startSAMLLogin(t *testing.T, base, org string) string {
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// clientToken is the access token /v2/token at base issues for OAuth
+// client credentials.
+func clientToken(t testing.TB, base, id, secret string) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/v2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.NotEmpty(t, out.AccessToken)
+	return out.AccessToken
+}
 
 // bearerStatus is the status of GET u with a bearer token.
 func bearerStatus(t *testing.T, u, token string) int {

@@ -103,16 +103,9 @@ func TestServe_SCIM(t *testing.T) {
 
 		// The Organizations API serves the same users with an OAuth bearer token.
 		oc := c.ok("oauth-client", "create", "--org", org)
-		resp, err := http.PostForm(s.url+"/v2/token", url.Values{"grant_type": {"client_credentials"},
-			"client_id": {oc.str("client_id")}, "client_secret": {oc.str("client_secret")}})
-		require.NoError(t, err)
-		var tr struct {
-			AccessToken string `json:"access_token"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&tr))
-		resp.Body.Close()
+		jwt := clientToken(t, s.url, oc.str("client_id"), oc.str("client_secret"))
 		orgUsers := s.url + "/Organizations/" + org + "/scim/Users"
-		code, _, list = scimCall(t, "GET", orgUsers+"?filter="+url.QueryEscape(`userName eq "test.user@scim-acme.test"`), tr.AccessToken, nil)
+		code, _, list = scimCall(t, "GET", orgUsers+"?filter="+url.QueryEscape(`userName eq "test.user@scim-acme.test"`), jwt, nil)
 		require.Equal(t, 200, code, "%v", list)
 		require.EqualValues(t, 1, list["totalResults"])
 		require.Equal(t, orgUsers+"/"+id, list["Resources"].([]any)[0].(map[string]any)["meta"].(map[string]any)["location"])
@@ -120,10 +113,10 @@ func TestServe_SCIM(t *testing.T) {
 		require.Equal(t, 401, code)
 		require.Equal(t, "401", e["status"])
 		other := c.ok("signup", "--email", "owner@other-scim.test", "--password", testPassword).str("organization_sid")
-		code, _, _ = scimCall(t, "GET", s.url+"/Organizations/"+other+"/scim/Users", tr.AccessToken, nil)
+		code, _, _ = scimCall(t, "GET", s.url+"/Organizations/"+other+"/scim/Users", jwt, nil)
 		require.Equal(t, 404, code, "another organization's users are not found")
 		// A SCIM token is not a credential of the Organizations API, nor the reverse.
-		code, _, _ = scimCall(t, "GET", base+"/Users", tr.AccessToken, nil)
+		code, _, _ = scimCall(t, "GET", base+"/Users", jwt, nil)
 		require.Equal(t, 401, code)
 
 		// Revoked: refused at once.
