@@ -100,8 +100,8 @@ func (s *Service) UpdateUserProfile(ctx context.Context, a Actor, org OrgSID, si
 // write can change it: a read-modify-write (a SCIM PATCH, a replace that
 // keeps the current status) that a concurrent write cannot make stale.
 // build must have no side effects; an error it returns is returned as is.
-func (s *Service) UpdateUserProfileWith(ctx context.Context, a Actor, org OrgSID, sid UserSID, build func(cur *User) (Profile, error)) (*User, error) {
-	return s.updateProfile(ctx, a, org, sid, 0, build)
+func (s *Service) UpdateUserProfileWith(ctx context.Context, a Actor, org OrgSID, sid UserSID, ifVersion int64, build func(cur *User) (Profile, error)) (*User, error) {
+	return s.updateProfile(ctx, a, org, sid, ifVersion, build)
 }
 
 func (s *Service) updateProfile(ctx context.Context, a Actor, org OrgSID, sid UserSID, ifVersion int64, build func(cur *User) (Profile, error)) (*User, error) {

@@ -131,21 +131,11 @@ func (h *handler) replaceUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	var u *orgmodel.User
-	if ifv > 0 {
-		var cur *orgmodel.User
-		if cur, err = h.svc.GetUser(r.Context(), a, a.OrgSID, sid); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		u, err = h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, profile(attrs, cur.Status == orgmodel.UserActive), ifv)
-	} else {
-		// No If-Match: the replacement applies to the user as it is when
-		// written (an absent active keeps its status then), never 412.
-		u, err = h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, func(cur *orgmodel.User) (orgmodel.Profile, error) {
-			return profile(attrs, cur.Status == orgmodel.UserActive), nil
-		})
-	}
+	// The replacement applies to the user as it is when written (an absent
+	// active keeps its status then): without If-Match, never 412.
+	u, err := h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, ifv, func(cur *orgmodel.User) (orgmodel.Profile, error) {
+		return profile(attrs, cur.Status == orgmodel.UserActive), nil
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -220,7 +210,7 @@ func (h *handler) patchUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.svc.UpdateUserProfile(r.Context(), a, a.OrgSID, sid, prof, cur.Version)
 	if orgmodel.KindOf(err) == orgmodel.KindPrecondition && ifv == 0 {
-		u, err = h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, apply)
+		u, err = h.svc.UpdateUserProfileWith(r.Context(), a, a.OrgSID, sid, 0, apply)
 	}
 	if err != nil {
 		h.writeError(w, r, err)

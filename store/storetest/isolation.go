@@ -129,7 +129,7 @@ func (e *env) crossOps() []crossOp {
 			return err
 		}},
 		{"UpdateUserProfileWith", func(a orgmodel.Actor, _, x *fixture) error {
-			_, err := s.UpdateUserProfileWith(ctx, a, x.org, x.std, func(*orgmodel.User) (orgmodel.Profile, error) { return profile(x), nil })
+			_, err := s.UpdateUserProfileWith(ctx, a, x.org, x.std, 0, func(*orgmodel.User) (orgmodel.Profile, error) { return profile(x), nil })
 			return err
 		}},
 		{"DeprovisionUser", func(a orgmodel.Actor, _, x *fixture) error { return s.DeprovisionUser(ctx, a, x.org, x.std) }},
@@ -283,7 +283,7 @@ func (e *env) crossOps() []crossOp {
 			return err
 		}},
 		{"UpdateUserProfileWith(own org, x's user)", func(a orgmodel.Actor, own, x *fixture) error {
-			_, err := s.UpdateUserProfileWith(ctx, a, own.org, x.std, func(cur *orgmodel.User) (orgmodel.Profile, error) {
+			_, err := s.UpdateUserProfileWith(ctx, a, own.org, x.std, 0, func(cur *orgmodel.User) (orgmodel.Profile, error) {
 				return orgmodel.Profile{}, fmt.Errorf("build saw %s of another organization", cur.SID)
 			})
 			return err
