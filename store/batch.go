@@ -125,6 +125,14 @@ func (s *DB) runBatch(batch []*writeJob) {
 			j.done <- res[i]
 		}
 	}()
+	// failRest gives err to every caller whose result is not decided yet.
+	failRest := func(err error) {
+		for i := range res {
+			if !final[i] {
+				res[i] = jobResult{err: err}
+			}
+		}
+	}
 	ctx := context.Background()
 	// Savepoints only once a caller of this batch has failed: the second
 	// round runs the rest each in a savepoint of its own, so that a
@@ -132,11 +140,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 	for safe := false; ; safe = true {
 		sqlTx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
-			for i := range res {
-				if !final[i] {
-					res[i] = jobResult{err: s.d.translate(err)}
-				}
-			}
+			failRest(s.d.translate(err))
 			return
 		}
 		ran, failed := 0, false
@@ -181,11 +185,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 		case broken != nil:
 			// The transaction cannot be trusted: nobody's writes commit.
 			_ = sqlTx.Rollback()
-			for i := range res {
-				if !final[i] {
-					res[i].err = fmt.Errorf("store: a batch of writes failed: %w", s.d.translate(broken))
-				}
-			}
+			failRest(fmt.Errorf("store: a batch of writes failed: %w", s.d.translate(broken)))
 			return
 		case failed:
 			_ = sqlTx.Rollback()
@@ -195,11 +195,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 			return
 		}
 		if err := sqlTx.Commit(); err != nil {
-			for i := range res {
-				if !final[i] {
-					res[i].err = s.d.translate(err)
-				}
-			}
+			failRest(s.d.translate(err))
 		}
 		return
 	}
