@@ -266,6 +266,15 @@ func InspectSQLite(ctx context.Context, path string) (*FileReport, error) {
 	if broken {
 		return nil, bad("damaged: rows reference rows that are missing (PRAGMA foreign_key_check)")
 	}
+	// user_terms refers to its user through triggers, not a foreign key
+	// (migration 00070): the same check, by hand (a backup older than
+	// SCIM has no such table: the query fails and there is nothing to check).
+	var orphans int
+	err = conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM user_terms t WHERE NOT EXISTS
+		(SELECT 1 FROM users u WHERE u.sid = t.user_sid AND u.org_sid = t.org_sid))`).Scan(&orphans)
+	if err == nil && orphans != 0 {
+		return nil, bad("damaged: searchable terms (user_terms) refer to users that are missing")
+	}
 	v, err := schemaVersion(ctx, conn)
 	if err != nil {
 		return nil, bad("not an orgd database (no migration record)")
