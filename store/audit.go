@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,12 +30,16 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	}
 	e.At = time.UnixMilli(ms(e.At)).UTC()
 	var err error
-	if t.d.name == "postgres" {
+	switch h := t.heads[e.OrgSID]; {
+	case t.d.name == "postgres":
 		err = t.queryRow(ctx, `INSERT INTO audit_heads (org_sid) VALUES (?)
 			ON CONFLICT (org_sid) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING hash`, e.OrgSID).Scan(&e.PrevHash)
-	} else {
+	case h != nil:
+		e.PrevHash = h.hash // an earlier caller of this batch moved it
+	default:
 		// SQLite's one writer is the lock: reading the head is enough, and
-		// the upsert below writes it once (no head yet: the chain starts).
+		// the upsert below (or the batch's, heads.flush) writes it (no
+		// head yet: the chain starts).
 		err = t.queryRow(ctx, `SELECT hash FROM audit_heads WHERE org_sid = ?`, e.OrgSID).Scan(&e.PrevHash)
 		if errors.Is(err, sql.ErrNoRows) {
 			e.PrevHash, err = "", nil
@@ -49,9 +55,55 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 	if err != nil {
 		return t.d.translate(err)
 	}
-	return t.execOne(ctx, `INSERT INTO audit_heads (org_sid, last_seq, hash, events) VALUES (?, ?, ?, 1)
-		ON CONFLICT (org_sid) DO UPDATE SET last_seq = excluded.last_seq, hash = excluded.hash, events = audit_heads.events + 1`,
-		e.OrgSID, e.Seq, e.Hash)
+	if t.heads != nil {
+		t.heads.moved(e)
+		return nil
+	}
+	return t.writeHead(ctx, e.OrgSID, e.Seq, e.Hash, 1)
+}
+
+// writeHead records that org's chain now ends at seq with hash and holds
+// added more events.
+func (t *tx) writeHead(ctx context.Context, org orgmodel.OrgSID, seq int64, hash string, added int64) error {
+	return t.execOne(ctx, `INSERT INTO audit_heads (org_sid, last_seq, hash, events) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_sid) DO UPDATE SET last_seq = excluded.last_seq, hash = excluded.hash, events = audit_heads.events + excluded.events`,
+		org, seq, hash, added)
+}
+
+// headCache holds the chain heads that a SQLite batch of writes (batch.go)
+// has moved and not written yet: every caller of the batch extends the
+// chain from it, and the batch writes each head once, before it commits
+// (flush), instead of reading and writing the head row for every event.
+// Only a batch that runs without savepoints has one: there a failure rolls
+// back the whole transaction, and the cache with it; where a caller's
+// savepoint may be rolled back alone, heads are written through.
+type headCache map[orgmodel.OrgSID]*pendingHead
+
+type pendingHead struct {
+	seq   int64
+	hash  string
+	added int64
+}
+
+func (c headCache) moved(e *orgmodel.AuditEvent) {
+	h := c[e.OrgSID]
+	if h == nil {
+		h = &pendingHead{}
+		c[e.OrgSID] = h
+	}
+	h.seq, h.hash, h.added = e.Seq, e.Hash, h.added+1
+}
+
+// flush writes the cached heads through t and empties the cache.
+func (c headCache) flush(ctx context.Context, t *tx) error {
+	for _, org := range slices.Sorted(maps.Keys(c)) {
+		h := c[org]
+		if err := t.writeHead(ctx, org, h.seq, h.hash, h.added); err != nil {
+			return err
+		}
+		delete(c, org)
+	}
+	return nil
 }
 
 func scanHead(r scanner) (*orgmodel.AuditHead, error) {
@@ -61,6 +113,9 @@ func scanHead(r scanner) (*orgmodel.AuditHead, error) {
 }
 
 func (t *tx) AuditHeads(ctx context.Context) ([]*orgmodel.AuditHead, error) {
+	if err := t.heads.flush(ctx, t); err != nil { // this batch's own appends first
+		return nil, err
+	}
 	heads, err := getAll(ctx, t, scanHead, `SELECT org_sid, last_seq, hash, events FROM audit_heads ORDER BY org_sid`)
 	if err != nil {
 		return nil, err

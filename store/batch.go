@@ -26,7 +26,8 @@ import (
 // serialization failures). One caller alone runs exactly as before. Each
 // caller still sees the writes of those before it in the batch, as it
 // would have seen them committed, so the outcome is the same as running
-// them in that order.
+// them in that order. The audit chain heads the batch moves are written
+// once, before its commit (headCache in audit.go).
 //
 // Statements of a batch ignore their caller's cancellation (tx.detached):
 // SQLite rolls back the whole transaction when a write statement is
@@ -145,6 +146,10 @@ func (s *DB) runBatch(batch []*writeJob) {
 		}
 		ran, failed := 0, false
 		var broken error
+		var heads headCache // audit chain heads, written once before the commit
+		if !safe {
+			heads = headCache{}
+		}
 		for i, j := range batch {
 			if final[i] {
 				continue
@@ -153,7 +158,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 				res[i], final[i] = jobResult{err: err}, true
 				continue
 			}
-			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true}
+			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads}
 			if safe {
 				if _, broken = t.exec(ctx, `SAVEPOINT batch`); broken != nil {
 					break
@@ -180,6 +185,9 @@ func (s *DB) runBatch(batch []*writeJob) {
 			if ok {
 				ran++
 			}
+		}
+		if broken == nil && !failed && ran > 0 {
+			broken = heads.flush(ctx, &tx{q: sqlTx, d: s.d, stmts: s.ws, detached: true})
 		}
 		switch {
 		case broken != nil:

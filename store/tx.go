@@ -22,6 +22,9 @@ type tx struct {
 	// batch of writes (batch.go) an interrupted statement would roll back
 	// the other callers' writes too.
 	detached bool
+	// heads: the audit chain heads of the batch t belongs to (audit.go);
+	// nil: each event writes its head.
+	heads headCache
 }
 
 // ctx is the context t's statements run under.

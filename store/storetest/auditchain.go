@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/stretchr/testify/require"
@@ -12,7 +13,10 @@ import (
 // append to two organizations' chains at once — renames through the
 // service, and transactions that append to both chains in opposite orders
 // (which PostgreSQL may answer with a deadlock that InTx retries) — and
-// every chain still verifies, its head counting every event.
+// every chain still verifies, its head counting every event. Some writers
+// append and then fail: their events vanish with them (on SQLite their
+// batch is rolled back and run again without them, in savepoints) and the
+// chain goes on from the event before.
 func auditChainConcurrent(e *env) {
 	t, ctx := e.t, e.ctx
 	a := e.signup("owner@chain-a.example")
@@ -21,17 +25,32 @@ func auditChainConcurrent(e *env) {
 	require.NoError(t, err)
 	require.Equal(t, "ok", rep.Status)
 
-	const writers, rounds = 6, 8
+	const writers, rounds = 8, 8
+	errDeliberate := errors.New("deliberate")
 	var fns []func() error
 	for w := range writers {
 		fns = append(fns, func() error {
 			for i := range rounds {
 				var err error
-				switch w % 3 {
+				switch w % 4 {
 				case 0:
 					_, err = e.svc.RenameOrg(ctx, as(a.UserSID), a.OrgSID, fmt.Sprintf("A %d.%d", w, i))
 				case 1:
 					_, err = e.svc.RenameOrg(ctx, as(b.UserSID), b.OrgSID, fmt.Sprintf("B %d.%d", w, i))
+				case 3:
+					err = e.st.InTx(ctx, func(tx orgmodel.Tx) error {
+						if err := tx.AppendAudit(ctx, &orgmodel.AuditEvent{OrgSID: a.OrgSID, Actor: "system", Via: "job",
+							Action: "test.failing", Target: fmt.Sprint(w, ".", i), At: e.clock.Now()}); err != nil {
+							return err
+						}
+						if i%2 == 1 {
+							return errDeliberate
+						}
+						return nil
+					})
+					if errors.Is(err, errDeliberate) {
+						err = nil
+					}
 				default:
 					first, second := a.OrgSID, b.OrgSID
 					if i%2 == 1 {
@@ -85,6 +104,15 @@ func auditChainConcurrent(e *env) {
 			}
 		}
 		require.NotNil(t, head, "a head for %q", org)
+		if org == a.OrgSID {
+			failing := 0
+			for _, ev := range evs {
+				if ev.Action == "test.failing" {
+					failing++
+				}
+			}
+			require.Equal(t, writers/4*rounds/2, failing, "only the events of callers that succeeded stay")
+		}
 		require.Equal(t, int64(len(evs)), head.Events, "the head of %q counts every event", org)
 		require.Equal(t, evs[0].Hash, head.Hash, "the head of %q is its newest event", org)
 		for i := 0; i+1 < len(evs); i++ {
