@@ -49,9 +49,19 @@ func (t *tx) AppendAudit(ctx context.Context, e *orgmodel.AuditEvent) error {
 		return t.d.translate(err)
 	}
 	e.Hash = orgmodel.AuditHash(e.PrevHash, e)
-	err = t.queryRow(ctx, `INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At), e.PrevHash, e.Hash).Scan(&e.Seq)
+	const insert = `INSERT INTO audit_events (sid, org_sid, actor, via, remote_addr, action, target, before_json, after_json, at, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{e.SID, e.OrgSID, e.Actor, e.Via, e.RemoteAddr, e.Action, e.Target, e.Before, e.After, ms(e.At), e.PrevHash, e.Hash}
+	if t.d.name == "postgres" {
+		err = t.queryRow(ctx, insert+` RETURNING seq`, args...).Scan(&e.Seq)
+	} else {
+		// seq is the rowid. RETURNING would make SQLite collect the row in
+		// a temporary table first, on the single writer.
+		var r sql.Result
+		if r, err = t.exec(ctx, insert, args...); err == nil {
+			e.Seq, err = r.LastInsertId()
+		}
+	}
 	if err != nil {
 		return t.d.translate(err)
 	}
