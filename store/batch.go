@@ -27,7 +27,8 @@ import (
 // caller still sees the writes of those before it in the batch, as it
 // would have seen them committed, so the outcome is the same as running
 // them in that order. The audit chain heads the batch moves are written
-// once, before its commit (headCache in audit.go).
+// once, before its commit (headCache in audit.go), and the organizations
+// and domains its callers read are read once (rowcache.go).
 //
 // Statements of a batch ignore their caller's cancellation (tx.detached):
 // SQLite rolls back the whole transaction when a write statement is
@@ -147,8 +148,9 @@ func (s *DB) runBatch(batch []*writeJob) {
 		ran, failed := 0, false
 		var broken error
 		var heads headCache // audit chain heads, written once before the commit
+		var rows *rowCache  // organizations and domains read
 		if !safe {
-			heads = headCache{}
+			heads, rows = headCache{}, newRowCache()
 		}
 		for i, j := range batch {
 			if final[i] {
@@ -158,7 +160,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 				res[i], final[i] = jobResult{err: err}, true
 				continue
 			}
-			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads}
+			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads, rows: rows}
 			if safe {
 				if _, broken = t.exec(ctx, `SAVEPOINT batch`); broken != nil {
 					break

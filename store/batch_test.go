@@ -220,3 +220,81 @@ func TestWALRestartsAfterACheckpoint(t *testing.T) {
 	write(1)
 	require.Less(t, frames(), 20, "after a restart the next write starts the log over")
 }
+
+// TestBatchReadsSeeEarlierCallersWrites: the callers of one batch share
+// what they read of organizations and domains (rowcache.go), yet each sees
+// the writes of the callers before it, as if they had run one after
+// another, and changing a row it was given changes nothing for the others.
+func TestBatchReadsSeeEarlierCallersWrites(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	org := orgmodel.OrgSID(orgmodel.NewSID(orgmodel.PrefixOrg))
+	dom := &orgmodel.Domain{SID: orgmodel.DomainSID(orgmodel.NewSID(orgmodel.PrefixDomain)), OrgSID: org, Name: "acme.test",
+		Token: "t", Status: orgmodel.DomainVerified, Signup: orgmodel.SignupRestricted, CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, db.InTx(ctx, func(tx orgmodel.Tx) error {
+		if err := tx.CreateOrg(ctx, &orgmodel.Org{SID: org, FriendlyName: "Acme", AccountLimit: 10, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreateDomain(ctx, dom)
+	}))
+	type seen struct {
+		name   string
+		signup orgmodel.SignupSetting
+		found  bool
+	}
+	var got []seen
+	look := func(tx orgmodel.Tx) error {
+		o, err := tx.LockOrg(ctx, org)
+		if err != nil {
+			return err
+		}
+		d, err := tx.GetDomain(ctx, org, "acme.test")
+		s := seen{name: o.FriendlyName, found: err == nil}
+		if err == nil {
+			s.signup = d.Signup
+			d.Signup, o.FriendlyName = orgmodel.SignupAutoEnrollment, "scribbled" // the caller's copies
+		} else if !errors.Is(err, orgmodel.ErrNotFound) {
+			return err
+		}
+		got = append(got, s)
+		return nil
+	}
+	fns := []func(orgmodel.Tx) error{
+		look,
+		look,
+		func(tx orgmodel.Tx) error {
+			o, err := tx.GetOrg(ctx, org)
+			if err != nil {
+				return err
+			}
+			o.FriendlyName = "Acme Corp"
+			if err := tx.UpdateOrg(ctx, o); err != nil {
+				return err
+			}
+			d, err := tx.GetDomain(ctx, org, "acme.test")
+			if err != nil {
+				return err
+			}
+			d.Signup = orgmodel.SignupBlocked
+			return tx.UpdateDomain(ctx, d)
+		},
+		look,
+		func(tx orgmodel.Tx) error { return tx.DeleteDomain(ctx, dom.SID) },
+		look,
+	}
+	jobs := make([]*writeJob, len(fns))
+	for i, fn := range fns {
+		jobs[i] = &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
+	}
+	db.runBatch(jobs)
+	for i, j := range jobs {
+		require.NoError(t, (<-j.done).err, "caller %d", i)
+	}
+	require.Equal(t, []seen{
+		{"Acme", orgmodel.SignupRestricted, true},
+		{"Acme", orgmodel.SignupRestricted, true},
+		{"Acme Corp", orgmodel.SignupBlocked, true},
+		{"Acme Corp", "", false},
+	}, got)
+}

@@ -18,6 +18,7 @@ func scanDomain(r scanner) (*orgmodel.Domain, error) {
 }
 
 func (t *tx) CreateDomain(ctx context.Context, d *orgmodel.Domain) error {
+	t.rows.domainsChanged()
 	_, err := t.exec(ctx, `INSERT INTO domains (`+domainCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.SID, d.OrgSID, d.Name, d.Token, d.Status, d.Signup, d.SSOEnforced, nms(d.VerifiedAt), nms(d.CheckedAt),
 		nms(d.MissingSince), ms(d.CreatedAt), ms(d.UpdatedAt))
@@ -25,16 +26,25 @@ func (t *tx) CreateDomain(ctx context.Context, d *orgmodel.Domain) error {
 }
 
 func (t *tx) GetDomain(ctx context.Context, org orgmodel.OrgSID, name string) (*orgmodel.Domain, error) {
-	return getOne(ctx, t, scanDomain, `SELECT `+domainCols+` FROM domains WHERE org_sid = ? AND name = ?`, org, name)
+	if d, ok := t.rows.domain(org, name); ok {
+		return d, nil
+	}
+	d, err := getOne(ctx, t, scanDomain, `SELECT `+domainCols+` FROM domains WHERE org_sid = ? AND name = ?`, org, name)
+	if err == nil {
+		t.rows.keepDomain(d)
+	}
+	return d, err
 }
 
 func (t *tx) UpdateDomain(ctx context.Context, d *orgmodel.Domain) error {
+	t.rows.domainsChanged()
 	return t.execOne(ctx, `UPDATE domains SET status = ?, signup = ?, sso_enforced = ?, verified_at = ?, checked_at = ?,
 		missing_since = ?, updated_at = ? WHERE sid = ?`,
 		d.Status, d.Signup, d.SSOEnforced, nms(d.VerifiedAt), nms(d.CheckedAt), nms(d.MissingSince), ms(d.UpdatedAt), d.SID)
 }
 
 func (t *tx) DeleteDomain(ctx context.Context, sid orgmodel.DomainSID) error {
+	t.rows.domainsChanged()
 	return t.execOne(ctx, `DELETE FROM domains WHERE sid = ?`, sid)
 }
 
@@ -47,6 +57,7 @@ func (t *tx) ListDomainClaims(ctx context.Context, name string) ([]*orgmodel.Dom
 }
 
 func (t *tx) ClaimDomainChecks(ctx context.Context, due, now time.Time, n int) ([]*orgmodel.Domain, error) {
+	t.rows.domainsChanged()
 	return getAll(ctx, t, scanDomain, `UPDATE domains SET checked_at = ? WHERE sid IN (
 		SELECT sid FROM domains WHERE status = 'verified' AND (checked_at IS NULL OR checked_at <= ?)
 		ORDER BY checked_at`+limit(n)+t.d.skipLocked+`) RETURNING `+domainCols, ms(now), ms(due))

@@ -17,25 +17,39 @@ func scanOrg(r scanner) (*orgmodel.Org, error) {
 }
 
 func (t *tx) GetOrg(ctx context.Context, sid orgmodel.OrgSID) (*orgmodel.Org, error) {
-	return getOne(ctx, t, scanOrg, `SELECT `+orgCols+` FROM orgs WHERE sid = ?`, sid)
+	return t.getOrg(ctx, sid, "")
 }
 
 func (t *tx) LockOrg(ctx context.Context, sid orgmodel.OrgSID) (*orgmodel.Org, error) {
-	return getOne(ctx, t, scanOrg, `SELECT `+orgCols+` FROM orgs WHERE sid = ?`+t.d.forUpdate, sid)
+	return t.getOrg(ctx, sid, t.d.forUpdate)
+}
+
+func (t *tx) getOrg(ctx context.Context, sid orgmodel.OrgSID, lock string) (*orgmodel.Org, error) {
+	if o, ok := t.rows.org(sid); ok {
+		return o, nil
+	}
+	o, err := getOne(ctx, t, scanOrg, `SELECT `+orgCols+` FROM orgs WHERE sid = ?`+lock, sid)
+	if err == nil {
+		t.rows.keepOrg(o)
+	}
+	return o, err
 }
 
 func (t *tx) CreateOrg(ctx context.Context, o *orgmodel.Org) error {
+	t.rows.orgsChanged()
 	_, err := t.exec(ctx, `INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.SID, o.FriendlyName, o.OwnerSID, o.AccountLimit, nms(o.BAAAt), o.BulkImportEnabled, ms(o.CreatedAt), ms(o.UpdatedAt))
 	return err
 }
 
 func (t *tx) UpdateOrg(ctx context.Context, o *orgmodel.Org) error {
+	t.rows.orgsChanged()
 	return t.execOne(ctx, `UPDATE orgs SET friendly_name = ?, owner_sid = ?, account_limit = ?, baa_at = ?, bulk_import = ?, updated_at = ? WHERE sid = ?`,
 		o.FriendlyName, o.OwnerSID, o.AccountLimit, nms(o.BAAAt), o.BulkImportEnabled, ms(o.UpdatedAt), o.SID)
 }
 
 func (t *tx) DeleteOrg(ctx context.Context, sid orgmodel.OrgSID) error {
+	t.rows.orgsChanged()
 	return t.execOne(ctx, `DELETE FROM orgs WHERE sid = ?`, sid)
 }
 

@@ -25,6 +25,8 @@ type tx struct {
 	// heads: the audit chain heads of the batch t belongs to (audit.go);
 	// nil: each event writes its head.
 	heads headCache
+	// rows: the organizations and domains read in that batch (rowcache.go).
+	rows *rowCache
 }
 
 // ctx is the context t's statements run under.
