@@ -251,7 +251,7 @@ func BenchmarkCreateUser(b *testing.B) {
 	var lat latencies
 	b.SetParallelism(max(1, envInt("BENCH_CLIENTS", 8)/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, w0 := time.Now(), cpuTime(), e.db.WriterStats()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := seq.Add(1)
@@ -279,6 +279,21 @@ func BenchmarkCreateUser(b *testing.B) {
 	b.ReportMetric(float64(seq.Load())/time.Since(start).Seconds(), "creates/s")
 	reportCPU(b, cpu0, seq.Load())
 	lat.report(b)
+	reportWriter(b, w0, e.db.WriterStats(), time.Since(start))
+}
+
+// reportWriter reports the single SQLite writer's share of a run: mean
+// writes per batch, its time per write (commit included, and alone), and
+// the share of the run it was busy.
+func reportWriter(b *testing.B, w0, w1 store.WriterStats, run time.Duration) {
+	n := w1.Writes - w0.Writes
+	if n == 0 {
+		return
+	}
+	b.ReportMetric(float64(n)/float64(w1.Batches-w0.Batches), "writes/batch")
+	b.ReportMetric(float64((w1.Busy-w0.Busy).Microseconds())/float64(n), "writer-us/write")
+	b.ReportMetric(float64((w1.Commit-w0.Commit).Microseconds())/float64(n), "commit-us/write")
+	b.ReportMetric(float64(w1.Busy-w0.Busy)/float64(run), "writer-busy")
 }
 
 // bigGroup returns a group of the large organization with 100,000 members.

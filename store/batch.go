@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/orgd/orgd/orgmodel"
 )
@@ -77,7 +79,11 @@ func (s *DB) startBatcher() {
 			if int64(len(batch)) > s.largestBatch.Load() {
 				s.largestBatch.Store(int64(len(batch)))
 			}
+			t0 := time.Now()
 			s.runBatch(batch)
+			s.stats.batches.Add(1)
+			s.stats.writes.Add(int64(len(batch)))
+			s.stats.busy.Add(int64(time.Since(t0)))
 			if s.walLong.Swap(false) {
 				s.restartWAL()
 			}
@@ -204,9 +210,33 @@ func (s *DB) runBatch(batch []*writeJob) {
 			_ = sqlTx.Rollback()
 			return
 		}
-		if err := sqlTx.Commit(); err != nil {
+		t0 := time.Now()
+		err = sqlTx.Commit()
+		s.stats.commit.Add(int64(time.Since(t0)))
+		if err != nil {
 			failRest(s.d.translate(err))
 		}
 		return
 	}
+}
+
+// writerStats counts the single writer's work (WriterStats).
+type writerStats struct {
+	batches, writes, busy, commit atomic.Int64
+}
+
+// WriterStats is the work of SQLite's single writer since Open; all zero
+// on PostgreSQL. Writes/Batches is the mean batch size; the rate of Busy
+// is the share of time the writer had work: near 1, writes queue.
+type WriterStats struct {
+	Batches int64         // transactions the writer ran
+	Writes  int64         // calls of InTx they carried
+	Busy    time.Duration // time spent running them, commits included
+	Commit  time.Duration // time spent committing them
+}
+
+// WriterStats reports the single writer's work since Open.
+func (s *DB) WriterStats() WriterStats {
+	return WriterStats{Batches: s.stats.batches.Load(), Writes: s.stats.writes.Load(),
+		Busy: time.Duration(s.stats.busy.Load()), Commit: time.Duration(s.stats.commit.Load())}
 }

@@ -44,6 +44,7 @@ type DB struct {
 	quitOnce    sync.Once
 	// largestBatch is the most writes one transaction has carried (tests).
 	largestBatch atomic.Int64
+	stats        writerStats
 	// walLong asks the writer to restart the WAL between two batches.
 	walLong atomic.Bool
 	ckOnce  sync.Once

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orgd/orgd/store"
 )
 
 // metrics are the server's Prometheus metrics, on a registry of its own so
@@ -53,6 +55,25 @@ func newMetrics() *metrics {
 		m.httpReqs, m.httpLatency, m.jobRuns, m.jobItems, m.jobLatency,
 	)
 	return m
+}
+
+// watchWriter exports the work of SQLite's single writer (store.WriterStats):
+// writes/batches is the mean batch size, and the rate of busy seconds the
+// share of time it had work (near 1, writes queue behind it).
+func (m *metrics) watchWriter(stats func() store.WriterStats) {
+	counter := func(name, help string, v func(store.WriterStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(stats()) })
+	}
+	m.reg.MustRegister(
+		counter("orgd_sqlite_writer_batches_total", "Transactions SQLite's single writer ran (each carries one or more writes).",
+			func(s store.WriterStats) float64 { return float64(s.Batches) }),
+		counter("orgd_sqlite_writer_writes_total", "Writes (transactions of the service) SQLite's single writer carried.",
+			func(s store.WriterStats) float64 { return float64(s.Writes) }),
+		counter("orgd_sqlite_writer_busy_seconds_total", "Time SQLite's single writer spent running batches, commits included.",
+			func(s store.WriterStats) float64 { return s.Busy.Seconds() }),
+		counter("orgd_sqlite_writer_commit_seconds_total", "Time SQLite's single writer spent committing.",
+			func(s store.WriterStats) float64 { return s.Commit.Seconds() }),
+	)
 }
 
 func (m *metrics) handler() http.Handler {

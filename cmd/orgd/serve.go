@@ -147,6 +147,9 @@ func serve(ctx context.Context, c *call, cfg serveConfig) error {
 	defer c.db.Close()
 
 	m := newMetrics()
+	if c.db.Dialect() == "sqlite" {
+		m.watchWriter(c.db.WriterStats)
+	}
 	lim := cfg.limits
 	rl := rateLimits(limitsConfig{tokenRate: rate.Limit(lim.tokenRate), tokenBurst: lim.tokenBurst, failRate: rate.Limit(lim.failRate), failBurst: lim.failBurst})
 	mws := []func(http.Handler) http.Handler{rl}

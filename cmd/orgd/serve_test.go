@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,21 @@ func TestServe_EndToEnd(t *testing.T) {
 			"# TYPE go_goroutines gauge",
 		} {
 			require.Truef(t, strings.Contains(metrics, want), "/metrics lacks %s", want)
+		}
+		// SQLite's single writer: how many writes it carried, in how many batches, and how busy it was.
+		writer := regexp.MustCompile(`(?m)^orgd_sqlite_writer_(batches|writes|busy_seconds|commit_seconds)_total ([0-9.e+-]+)$`).FindAllStringSubmatch(metrics, -1)
+		if !strings.HasPrefix(dsn, "postgres") {
+			w := map[string]float64{}
+			for _, m := range writer {
+				w[m[1]], _ = strconv.ParseFloat(m[2], 64)
+			}
+			require.Len(t, w, 4, "/metrics has the writer's four counters")
+			require.Positive(t, w["batches"], "the mail job's runs wrote")
+			require.GreaterOrEqual(t, w["writes"], w["batches"])
+			require.Positive(t, w["busy_seconds"])
+			require.GreaterOrEqual(t, w["busy_seconds"], w["commit_seconds"])
+		} else {
+			require.Empty(t, writer, "PostgreSQL has no single writer")
 		}
 
 		var logged bool
