@@ -198,7 +198,8 @@ type Tx interface {
 
 	// --- SCIM (issue 3) ---
 	// A user's terms (UserTerms) are written by CreateUser and UpdateUser
-	// and go with the user.
+	// and go with the user. When either fails, the transaction must end
+	// with the error: some of the terms may be written.
 
 	// SearchUsers returns the page of org's users that q selects, in q.Sort
 	// order (ties by SID).

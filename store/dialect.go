@@ -20,18 +20,26 @@ type dialect struct {
 	name       string
 	forUpdate  string // row lock on a SELECT
 	skipLocked string // row lock that skips rows other transactions hold
+	// insertRows begins an INSERT of several rows whose caller fails as a
+	// whole when one row does (its transaction or savepoint is rolled
+	// back): SQLite's OR FAIL keeps the rows before the failing one
+	// instead of journalling every page the statement touches to undo it
+	// alone (a statement journal, 8% of a user's terms insert).
+	insertRows string
 	rebind     func(string) string
 }
 
 var sqliteDialect = &dialect{
-	name:   "sqlite",
-	rebind: func(q string) string { return q },
+	name:       "sqlite",
+	insertRows: "INSERT OR FAIL INTO ",
+	rebind:     func(q string) string { return q },
 }
 
 var postgresDialect = &dialect{
 	name:       "postgres",
 	forUpdate:  " FOR UPDATE",
 	skipLocked: " FOR UPDATE SKIP LOCKED",
+	insertRows: "INSERT INTO ",
 	rebind:     rebindDollar,
 }
 

@@ -72,11 +72,13 @@ func (t *tx) writeUserTerms(ctx context.Context, u *orgmodel.User, fresh bool) e
 	return nil
 }
 
+// insertTerms adds terms of user. A failure leaves some of them written:
+// the caller's transaction (or savepoint) is rolled back with its error.
 func (t *tx) insertTerms(ctx context.Context, user orgmodel.UserSID, org orgmodel.OrgSID, terms []orgmodel.Term) error {
 	for len(terms) > 0 {
 		n := min(len(terms), termRowsPerInsert)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO user_terms (user_sid, org_sid, path, elem, value, key) VALUES `)
+		b.WriteString(t.d.insertRows + `user_terms (user_sid, org_sid, path, elem, value, key) VALUES `)
 		args := make([]any, 0, 6*n)
 		for i, tm := range terms[:n] {
 			if i > 0 {
