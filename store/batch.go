@@ -29,7 +29,8 @@ import (
 // caller still sees the writes of those before it in the batch, as it
 // would have seen them committed, so the outcome is the same as running
 // them in that order. The audit chain heads the batch moves are written
-// once, before its commit (headCache in audit.go), and the organizations
+// once, before its commit (headCache in audit.go), as are the counts of
+// the users it inserted (userCounts in orgs.go), and the organizations
 // and domains its callers read are read once (rowcache.go).
 //
 // Statements of a batch ignore their caller's cancellation (tx.detached):
@@ -153,10 +154,11 @@ func (s *DB) runBatch(batch []*writeJob) {
 		}
 		ran, failed := 0, false
 		var broken error
-		var heads headCache // audit chain heads, written once before the commit
-		var rows *rowCache  // organizations and domains read
+		var heads headCache   // audit chain heads, written once before the commit
+		var rows *rowCache    // organizations and domains read
+		var counts userCounts // users inserted, counted once before the commit
 		if !safe {
-			heads, rows = headCache{}, newRowCache()
+			heads, rows, counts = headCache{}, newRowCache(), userCounts{}
 		}
 		for i, j := range batch {
 			if final[i] {
@@ -166,7 +168,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 				res[i], final[i] = jobResult{err: err}, true
 				continue
 			}
-			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads, rows: rows}
+			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads, rows: rows, counts: counts}
 			if safe {
 				if _, broken = t.exec(ctx, `SAVEPOINT batch`); broken != nil {
 					break
@@ -195,7 +197,10 @@ func (s *DB) runBatch(batch []*writeJob) {
 			}
 		}
 		if broken == nil && !failed && ran > 0 {
-			broken = heads.flush(ctx, &tx{q: sqlTx, d: s.d, stmts: s.ws, detached: true})
+			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, detached: true}
+			if broken = heads.flush(ctx, t); broken == nil {
+				broken = counts.flush(ctx, t)
+			}
 		}
 		switch {
 		case broken != nil:

@@ -298,3 +298,67 @@ func TestBatchReadsSeeEarlierCallersWrites(t *testing.T) {
 		{"Acme Corp", "", false},
 	}, got)
 }
+
+// TestBatchCountsTheUsersItCreates: SQLite's store counts the users it
+// inserts (migration 00071), a batch once before its commit; a caller of
+// the batch counting the organization's users sees those before it, a
+// failed caller's user is not counted, and the kept count is the real one.
+func TestBatchCountsTheUsersItCreates(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	org := orgmodel.OrgSID(orgmodel.NewSID(orgmodel.PrefixOrg))
+	require.NoError(t, db.InTx(ctx, func(tx orgmodel.Tx) error {
+		return tx.CreateOrg(ctx, &orgmodel.Org{SID: org, FriendlyName: "Acme", AccountLimit: 10, CreatedAt: now, UpdatedAt: now})
+	}))
+	user := func(i int) *orgmodel.User {
+		return &orgmodel.User{SID: orgmodel.UserSID(orgmodel.NewSID(orgmodel.PrefixUser)), Email: fmt.Sprintf("u%d@acme.test", i),
+			OrgSID: org, Role: orgmodel.RoleStandard, Status: orgmodel.UserActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+	}
+	var seen []int
+	count := func(tx orgmodel.Tx) error {
+		n, err := tx.CountUsersWhere(ctx, org, nil)
+		seen = append(seen, n)
+		return err
+	}
+	errBoom := errors.New("boom")
+	for round, fail := range []bool{false, true} {
+		seen = nil
+		fns := []func(orgmodel.Tx) error{
+			func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, user(10*round+1)) },
+			func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, user(10*round+2)) },
+			count,
+			func(tx orgmodel.Tx) error {
+				if err := tx.CreateUser(ctx, user(10*round+3)); err != nil || !fail {
+					return err
+				}
+				return errBoom // its user must not be counted
+			},
+			func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, user(10*round+4)) },
+			count,
+			func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, user(10*round+5)) }, // counted at the commit
+		}
+		jobs := make([]*writeJob, len(fns))
+		for i, fn := range fns {
+			jobs[i] = &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
+		}
+		db.runBatch(jobs)
+		for i, j := range jobs {
+			if fail && i == 3 {
+				require.ErrorIs(t, (<-j.done).err, errBoom)
+			} else {
+				require.NoError(t, (<-j.done).err, "round %d, caller %d", round, i)
+			}
+		}
+		base := 5 * round
+		if fail {
+			require.Equal(t, []int{base + 2, base + 3}, seen[len(seen)-2:], "the callers count those before them, not the failed one")
+		} else {
+			require.Equal(t, []int{base + 2, base + 4}, seen)
+		}
+	}
+	var kept, real int
+	require.NoError(t, db.r.QueryRowContext(ctx, `SELECT (SELECT SUM(n) FROM user_counts WHERE org_sid = ?), (SELECT COUNT(*) FROM users WHERE org_sid = ?)`, org, org).Scan(&kept, &real))
+	require.Equal(t, 9, real)
+	require.Equal(t, real, kept)
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -92,7 +94,43 @@ func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
 	if err != nil {
 		return err
 	}
+	if t.d.name == "sqlite" { // PostgreSQL's trigger counts it (migration 00071)
+		if err := t.countUsers(ctx, u.OrgSID, 1); err != nil {
+			return err
+		}
+	}
 	return t.writeUserTerms(ctx, u, true) // SCIM (issue 3): searchable terms
+}
+
+// countUsers adds n users of org to user_counts on SQLite, where the
+// store counts the users it inserts (migration 00071; deletes and moves
+// are counted by triggers): in a batch of writes, once before its commit.
+func (t *tx) countUsers(ctx context.Context, org orgmodel.OrgSID, n int64) error {
+	if t.counts != nil {
+		t.counts[org] += n
+		return nil
+	}
+	_, err := t.exec(ctx, addUserCount, org, n)
+	return err
+}
+
+// addUserCount adds to an organization's count of users (SQLite's one shard).
+const addUserCount = `INSERT INTO user_counts (org_sid, shard, n) VALUES (?, 0, ?)
+	ON CONFLICT (org_sid, shard) DO UPDATE SET n = n + excluded.n`
+
+// userCounts holds the users a batch of writes (batch.go) inserted, by
+// organization, until it writes them before its commit (flush); like the
+// audit heads (headCache), only a batch without savepoints has one.
+type userCounts map[orgmodel.OrgSID]int64
+
+func (c userCounts) flush(ctx context.Context, t *tx) error {
+	for _, org := range slices.Sorted(maps.Keys(c)) {
+		if _, err := t.exec(ctx, addUserCount, org, c[org]); err != nil {
+			return err
+		}
+		delete(c, org)
+	}
+	return nil
 }
 
 func (t *tx) UpdateUser(ctx context.Context, u *orgmodel.User) error {

@@ -779,7 +779,10 @@ func (t *tx) usersPage(org orgmodel.OrgSID, q orgmodel.Query) (string, []any, fu
 
 func (t *tx) CountUsersWhere(ctx context.Context, org orgmodel.OrgSID, c orgmodel.Cond) (int, error) {
 	if all, ok := c.(orgmodel.Const); c == nil || (ok && bool(all)) {
-		// Every user: the count the triggers of user_counts keep.
+		// Every user: the count user_counts keeps (with this batch's creates).
+		if err := t.counts.flush(ctx, t); err != nil {
+			return 0, err
+		}
 		return t.count(ctx, `SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE org_sid = ?`, org)
 	}
 	b := &sqlb{d: t.d, org: org}

@@ -27,6 +27,8 @@ type tx struct {
 	heads headCache
 	// rows: the organizations and domains read in that batch (rowcache.go).
 	rows *rowCache
+	// counts: the users that batch inserted, by organization (orgs.go).
+	counts userCounts
 }
 
 // ctx is the context t's statements run under.
