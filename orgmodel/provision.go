@@ -54,7 +54,16 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	var out *User
+	// What the write stores is known before it starts, so the user and its
+	// audit snapshot are built outside it (on SQLite, off the single writer).
+	now := s.Now()
+	u := &User{SID: UserSID(NewSID(PrefixUser)), Email: email, OrgSID: org, Role: RoleStandard,
+		Status: UserActive, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if !p.Active {
+		u.Status = UserInactive
+	}
+	p.apply(u)
+	after := snapshot(u)
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
@@ -65,20 +74,15 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 		if err := s.checkInvitable(ctx, tx, org, email, "R-SCIM-1"); err != nil {
 			return withRule(err, "R-SCIM-1")
 		}
-		now := s.Now()
-		u := &User{SID: UserSID(NewSID(PrefixUser)), Email: email, OrgSID: org, Role: RoleStandard,
-			Status: UserActive, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if !p.Active {
-			u.Status = UserInactive
-		}
-		p.apply(u)
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		out = u
-		return s.audit(ctx, tx, a, org, "user.provision", string(u.SID), nil, u)
+		return s.audit(ctx, tx, a, org, "user.provision", string(u.SID), nil, after)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // UpdateUserProfile replaces a managed user's provisioned attributes. A new

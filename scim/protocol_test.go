@@ -413,3 +413,52 @@ func TestConcurrentWritesWithoutIfMatchAllApply(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentCreatesOfOnePersonOneWins: clients racing to create the
+// same person (SQLite's batches of writes, PostgreSQL's concurrent
+// transactions, where the unique index on emails decides a race the
+// service's check cannot see): exactly one gets 201 and every other the 409
+// an identity provider expects (uniqueness, R-USER-2), never a 500.
+func TestConcurrentCreatesOfOnePersonOneWins(t *testing.T) {
+	for _, db := range databases(t) {
+		t.Run(db.name, func(t *testing.T) {
+			e := newEnvOn(t, db.open(t))
+			const clients, people = 8, 5
+			codes := make(chan string, clients*people)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					for p := range people {
+						body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"Person` + strconv.Itoa(p) + `@acme.test"}`
+						req := httptest.NewRequest("POST", "http://orgd.test/Users", strings.NewReader(body))
+						req.Header.Set("Authorization", "Bearer "+e.token)
+						req.Header.Set("Content-Type", "application/scim+json")
+						rec := httptest.NewRecorder()
+						e.h.ServeHTTP(rec, req)
+						codes <- fmt.Sprintf("%d %d %s", p, rec.Code, strings.TrimSpace(rec.Body.String()))
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			close(codes)
+			created := map[string]int{}
+			for c := range codes {
+				p, rest, _ := strings.Cut(c, " ")
+				if strings.HasPrefix(rest, "201 ") {
+					created[p]++
+					continue
+				}
+				require.Regexp(t, `^409 .*"scimType":"uniqueness"`, rest)
+				require.Contains(t, rest, `"detail":"R-USER-2`)
+			}
+			for p := range people {
+				assert.Equal(t, 1, created[strconv.Itoa(p)], "person %d is created once", p)
+			}
+		})
+	}
+}
