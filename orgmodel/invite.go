@@ -46,13 +46,13 @@ func (s *Service) checkInvitable(ctx context.Context, tx Tx, org OrgSID, email, 
 	if d.Signup == SignupBlocked {
 		return Breaks("R-DOM-3", KindForbidden, "%s is Blocked for this organization: people with that domain cannot join it", dom)
 	}
-	u, err := tx.GetUserByEmail(ctx, email)
+	in, err := tx.OrgOfEmail(ctx, email)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil
 	case err != nil:
 		return err
-	case u.OrgSID == org:
+	case in == org:
 		return Breaks("R-USER-2", KindConflict, "%s is already a user of this organization", email)
 	}
 	return Breaks("R-USER-2", KindConflict, "%s already belongs to another organization; a user belongs to one organization (use an alias such as name+org2@%s)", email, dom)

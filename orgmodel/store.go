@@ -36,6 +36,10 @@ type Tx interface {
 	GetUser(ctx context.Context, sid UserSID) (*User, error)
 	// GetUserByEmail finds a user by EmailKey(email).
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	// OrgOfEmail returns the organization of the user with EmailKey(email):
+	// GetUserByEmail's answer to "is this person a user, and where", one
+	// column instead of the whole user.
+	OrgOfEmail(ctx context.Context, email string) (OrgSID, error)
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	DeleteUser(ctx context.Context, sid UserSID) error

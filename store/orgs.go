@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -84,6 +86,15 @@ func (t *tx) GetUser(ctx context.Context, sid orgmodel.UserSID) (*orgmodel.User,
 
 func (t *tx) GetUserByEmail(ctx context.Context, email string) (*orgmodel.User, error) {
 	return getOne(ctx, t, t.scanUser, `SELECT `+userCols+` FROM users WHERE email_key = ?`, orgmodel.EmailKey(email))
+}
+
+func (t *tx) OrgOfEmail(ctx context.Context, email string) (orgmodel.OrgSID, error) {
+	var org orgmodel.OrgSID
+	err := t.queryRow(ctx, `SELECT org_sid FROM users WHERE email_key = ?`, orgmodel.EmailKey(email)).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", orgmodel.ErrNotFound
+	}
+	return org, t.d.translate(err)
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {

@@ -32,6 +32,7 @@ func missesNotFound(e *env) {
 			"LockOrg":            func() error { _, err := tx.LockOrg(ctx, org); return err },
 			"GetUser":            func() error { _, err := tx.GetUser(ctx, user); return err },
 			"GetUserByEmail":     func() error { _, err := tx.GetUserByEmail(ctx, "nobody@present.example"); return err },
+			"OrgOfEmail":         func() error { _, err := tx.OrgOfEmail(ctx, "nobody@present.example"); return err },
 			"GetAccount":         func() error { _, err := tx.GetAccount(ctx, acct); return err },
 			"GetLink":            func() error { _, err := tx.GetLink(ctx, o.SID, acct); return err },
 			"GetLinkByTokenHash": func() error { _, err := tx.GetLinkByTokenHash(ctx, h); return err },
