@@ -253,11 +253,21 @@ func (t *tx) RemoveGroupMembers(ctx context.Context, g orgmodel.GroupSID, users 
 	return removed, err
 }
 
+// userGroupsSQL selects the groups of n users of an organization (its
+// arguments: the users, then the organization). CROSS JOIN keeps SQLite's
+// planner on the users' memberships (group_members_user: a seek per
+// user); it chose to try every group of the organization against every
+// user instead, groups × users seeks (9 ms of CPU for a SCIM page of 100
+// users with 20 groups). PostgreSQL plans a CROSS JOIN as any inner join.
+func userGroupsSQL(n int) string {
+	return `SELECT m.user_sid, g.sid, g.display_name FROM group_members m CROSS JOIN scim_groups g
+		WHERE g.sid = m.group_sid AND m.user_sid IN (` + placeholders(n) + `) AND g.org_sid = ? ORDER BY m.user_sid, g.sid`
+}
+
 func (t *tx) UserGroups(ctx context.Context, org orgmodel.OrgSID, users []orgmodel.UserSID) (map[orgmodel.UserSID][]orgmodel.GroupRef, error) {
 	out := make(map[orgmodel.UserSID][]orgmodel.GroupRef, len(users))
 	err := chunks(users, func(args []any) error {
-		rows, err := t.dynQuery(ctx, `SELECT m.user_sid, g.sid, g.display_name FROM group_members m JOIN scim_groups g ON g.sid = m.group_sid
-			WHERE m.user_sid IN (`+placeholders(len(args))+`) AND g.org_sid = ? ORDER BY m.user_sid, g.sid`, append(args, org)...)
+		rows, err := t.dynQuery(ctx, userGroupsSQL(len(args)), append(args, org)...)
 		if err != nil {
 			return err
 		}

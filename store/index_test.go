@@ -262,6 +262,20 @@ func TestSQLiteGroupMemberCountsUseTheKey(t *testing.T) {
 	}
 }
 
+// TestSQLiteUserGroupsSeekByUser: the groups of a page of users (each SCIM
+// user carries its groups) are found by a seek per user in
+// group_members_user, not by trying every group of the organization
+// against every user of the page.
+func TestSQLiteUserGroupsSeekByUser(t *testing.T) {
+	db := open(t, NewSQLiteDSN(t))
+	for _, n := range []int{1, 100, sidsPerStatement} {
+		plan := queryPlan(t, db, userGroupsSQL(n))
+		require.NotEmpty(t, plan)
+		require.True(t, strings.HasPrefix(plan[0], "SEARCH m USING COVERING INDEX group_members_user (user_sid=?)"),
+			"%d users: the plan does not start from the users' memberships\n%s", n, strings.Join(plan, "\n"))
+	}
+}
+
 // TestSQLiteForeignKeysAreIndexed: every foreign key has an index that
 // starts with its columns and is not partial, so that deleting or moving a
 // parent row (a user leaving, a merge) looks its children up instead of
