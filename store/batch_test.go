@@ -357,8 +357,34 @@ func TestBatchCountsTheUsersItCreates(t *testing.T) {
 			require.Equal(t, []int{base + 2, base + 4}, seen)
 		}
 	}
-	var kept, real int
-	require.NoError(t, db.r.QueryRowContext(ctx, `SELECT (SELECT SUM(n) FROM user_counts WHERE org_sid = ?), (SELECT COUNT(*) FROM users WHERE org_sid = ?)`, org, org).Scan(&kept, &real))
+	counted := func(o orgmodel.OrgSID) (kept, real int) {
+		require.NoError(t, db.r.QueryRowContext(ctx, `SELECT (SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE org_sid = ?), (SELECT COUNT(*) FROM users WHERE org_sid = ?)`, o, o).Scan(&kept, &real))
+		return kept, real
+	}
+	kept, real := counted(org)
 	require.Equal(t, 9, real)
+	require.Equal(t, real, kept)
+
+	// A batch that creates an organization's first user and deletes it
+	// again: the delete is counted before the create it follows.
+	first := orgmodel.OrgSID(orgmodel.NewSID(orgmodel.PrefixOrg))
+	u := user(99)
+	u.OrgSID = first
+	jobs := []*writeJob{}
+	for _, fn := range []func(orgmodel.Tx) error{
+		func(tx orgmodel.Tx) error {
+			return tx.CreateOrg(ctx, &orgmodel.Org{SID: first, FriendlyName: "First", AccountLimit: 10, CreatedAt: now, UpdatedAt: now})
+		},
+		func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, u) },
+		func(tx orgmodel.Tx) error { return tx.DeleteUser(ctx, u.SID) },
+	} {
+		jobs = append(jobs, &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)})
+	}
+	db.runBatch(jobs)
+	for i, j := range jobs {
+		require.NoError(t, (<-j.done).err, "caller %d", i)
+	}
+	kept, real = counted(first)
+	require.Zero(t, real)
 	require.Equal(t, real, kept)
 }
