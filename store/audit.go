@@ -80,13 +80,10 @@ func (t *tx) writeHead(ctx context.Context, org orgmodel.OrgSID, seq int64, hash
 		org, seq, hash, added)
 }
 
-// headCache holds the chain heads that a SQLite batch of writes (batch.go)
-// has moved and not written yet: every caller of the batch extends the
+// headCache holds the chain heads that a SQLite batch of writes has moved
+// and not written yet (batchState): every caller of the batch extends the
 // chain from it, and the batch writes each head once, before it commits
 // (flush), instead of reading and writing the head row for every event.
-// Only a batch that runs without savepoints has one: there a failure rolls
-// back the whole transaction, and the cache with it; where a caller's
-// savepoint may be rolled back alone, heads are written through.
 type headCache map[orgmodel.OrgSID]*pendingHead
 
 type pendingHead struct {

@@ -28,10 +28,8 @@ import (
 // serialization failures). One caller alone runs exactly as before. Each
 // caller still sees the writes of those before it in the batch, as it
 // would have seen them committed, so the outcome is the same as running
-// them in that order. The audit chain heads the batch moves are written
-// once, before its commit (headCache in audit.go), as are the counts of
-// the users it inserted (userCounts in orgs.go), and the organizations
-// and domains its callers read are read once (rowcache.go).
+// them in that order. What every caller of a batch would otherwise read
+// or write again is done once for the batch (batchState).
 //
 // Statements of a batch ignore their caller's cancellation (tx.detached):
 // SQLite rolls back the whole transaction when a write statement is
@@ -154,11 +152,9 @@ func (s *DB) runBatch(batch []*writeJob) {
 		}
 		ran, failed := 0, false
 		var broken error
-		var heads headCache   // audit chain heads, written once before the commit
-		var rows *rowCache    // organizations and domains read
-		var counts userCounts // users inserted, counted once before the commit
+		var shared batchState
 		if !safe {
-			heads, rows, counts = headCache{}, newRowCache(), userCounts{}
+			shared = newBatchState()
 		}
 		for i, j := range batch {
 			if final[i] {
@@ -168,7 +164,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 				res[i], final[i] = jobResult{err: err}, true
 				continue
 			}
-			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, heads: heads, rows: rows, counts: counts}
+			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, keys: s.keys, cursors: s.cursors, detached: true, batchState: shared}
 			if safe {
 				if _, broken = t.exec(ctx, `SAVEPOINT batch`); broken != nil {
 					break
@@ -197,10 +193,7 @@ func (s *DB) runBatch(batch []*writeJob) {
 			}
 		}
 		if broken == nil && !failed && ran > 0 {
-			t := &tx{q: sqlTx, d: s.d, stmts: s.ws, detached: true}
-			if broken = heads.flush(ctx, t); broken == nil {
-				broken = counts.flush(ctx, t)
-			}
+			broken = shared.flush(ctx, &tx{q: sqlTx, d: s.d, stmts: s.ws, detached: true})
 		}
 		switch {
 		case broken != nil:
@@ -223,6 +216,33 @@ func (s *DB) runBatch(batch []*writeJob) {
 		}
 		return
 	}
+}
+
+// batchState is what the callers of one batch share: the audit chain
+// heads they move (headCache, audit.go) and the users they insert, by
+// organization (userCounts, orgs.go), both written once before the commit
+// (flush), and the organizations and domains they read (rowCache). Only a
+// batch that runs without savepoints has one: a failure there rolls the
+// whole transaction back, and the state with it, while a savepoint rolled
+// back alone would leave it holding writes that never happened. Nothing
+// else writes while the batch holds SQLite's one write lock. The zero
+// batchState keeps nothing: each write goes through.
+type batchState struct {
+	heads  headCache
+	counts userCounts
+	rows   *rowCache
+}
+
+func newBatchState() batchState {
+	return batchState{heads: headCache{}, counts: userCounts{}, rows: newRowCache()}
+}
+
+// flush writes the heads and counts the batch kept, through t.
+func (b batchState) flush(ctx context.Context, t *tx) error {
+	if err := b.heads.flush(ctx, t); err != nil {
+		return err
+	}
+	return b.counts.flush(ctx, t)
 }
 
 // writerStats counts the single writer's work (WriterStats).

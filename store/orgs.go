@@ -129,9 +129,8 @@ func (t *tx) countUsers(ctx context.Context, org orgmodel.OrgSID, n int64) error
 const addUserCount = `INSERT INTO user_counts (org_sid, shard, n) VALUES (?, 0, ?)
 	ON CONFLICT (org_sid, shard) DO UPDATE SET n = n + excluded.n`
 
-// userCounts holds the users a batch of writes (batch.go) inserted, by
-// organization, until it writes them before its commit (flush); like the
-// audit heads (headCache), only a batch without savepoints has one.
+// userCounts holds the users a batch of writes inserted, by organization,
+// until it writes them before its commit (batchState).
 type userCounts map[orgmodel.OrgSID]int64
 
 func (c userCounts) flush(ctx context.Context, t *tx) error {

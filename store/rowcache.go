@@ -3,15 +3,12 @@ package store
 import "github.com/orgd/orgd/orgmodel"
 
 // rowCache holds the organizations and domains that the callers of one
-// SQLite batch of writes (batch.go) have read: every SCIM create of a
+// SQLite batch of writes have read (batchState): every SCIM create of a
 // batch checks the same organization and the same domain (R-SCIM-1), and
 // each read costs the single writer a statement. A write to either table
 // through this transaction empties what it could have changed (an
-// organization's delete takes its domains with it). Only a batch without
-// savepoints has one: a failure there rolls the whole transaction back and
-// the cache with it, while a savepoint rolled back alone could leave it
-// holding a row that is no longer there. Nothing else writes while the
-// batch holds SQLite's one write lock. A nil cache keeps nothing.
+// organization's delete takes its domains with it). A nil cache keeps
+// nothing.
 type rowCache struct {
 	orgs    map[orgmodel.OrgSID]orgmodel.Org
 	domains map[domainKey]orgmodel.Domain

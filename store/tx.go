@@ -22,13 +22,9 @@ type tx struct {
 	// batch of writes (batch.go) an interrupted statement would roll back
 	// the other callers' writes too.
 	detached bool
-	// heads: the audit chain heads of the batch t belongs to (audit.go);
-	// nil: each event writes its head.
-	heads headCache
-	// rows: the organizations and domains read in that batch (rowcache.go).
-	rows *rowCache
-	// counts: the users that batch inserted, by organization (orgs.go).
-	counts userCounts
+	// batchState: what t shares with the other callers of its batch of
+	// writes (batch.go); zero: t writes through.
+	batchState
 }
 
 // ctx is the context t's statements run under.
