@@ -221,6 +221,21 @@ func TestWALRestartsAfterACheckpoint(t *testing.T) {
 	require.Less(t, frames(), 20, "after a restart the next write starts the log over")
 }
 
+// oneBatch runs fns as the callers of one batch of writes, in that order,
+// and returns their errors.
+func oneBatch(db *DB, fns ...func(orgmodel.Tx) error) []error {
+	jobs := make([]*writeJob, len(fns))
+	for i, fn := range fns {
+		jobs[i] = &writeJob{ctx: context.Background(), fn: fn, done: make(chan jobResult, 1)}
+	}
+	db.runBatch(jobs)
+	errs := make([]error, len(jobs))
+	for i, j := range jobs {
+		errs[i] = (<-j.done).err
+	}
+	return errs
+}
+
 // TestBatchReadsSeeEarlierCallersWrites: the callers of one batch share
 // what they read of organizations and domains (rowcache.go), yet each sees
 // the writes of the callers before it, as if they had run one after
@@ -283,13 +298,8 @@ func TestBatchReadsSeeEarlierCallersWrites(t *testing.T) {
 		func(tx orgmodel.Tx) error { return tx.DeleteDomain(ctx, dom.SID) },
 		look,
 	}
-	jobs := make([]*writeJob, len(fns))
-	for i, fn := range fns {
-		jobs[i] = &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
-	}
-	db.runBatch(jobs)
-	for i, j := range jobs {
-		require.NoError(t, (<-j.done).err, "caller %d", i)
+	for i, err := range oneBatch(db, fns...) {
+		require.NoError(t, err, "caller %d", i)
 	}
 	require.Equal(t, []seen{
 		{"Acme", orgmodel.SignupRestricted, true},
@@ -338,16 +348,11 @@ func TestBatchCountsTheUsersItCreates(t *testing.T) {
 			count,
 			func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, user(10*round+5)) }, // counted at the commit
 		}
-		jobs := make([]*writeJob, len(fns))
-		for i, fn := range fns {
-			jobs[i] = &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
-		}
-		db.runBatch(jobs)
-		for i, j := range jobs {
+		for i, err := range oneBatch(db, fns...) {
 			if fail && i == 3 {
-				require.ErrorIs(t, (<-j.done).err, errBoom)
+				require.ErrorIs(t, err, errBoom)
 			} else {
-				require.NoError(t, (<-j.done).err, "round %d, caller %d", round, i)
+				require.NoError(t, err, "round %d, caller %d", round, i)
 			}
 		}
 		base := 5 * round
@@ -370,19 +375,14 @@ func TestBatchCountsTheUsersItCreates(t *testing.T) {
 	first := orgmodel.OrgSID(orgmodel.NewSID(orgmodel.PrefixOrg))
 	u := user(99)
 	u.OrgSID = first
-	jobs := []*writeJob{}
-	for _, fn := range []func(orgmodel.Tx) error{
+	for i, err := range oneBatch(db,
 		func(tx orgmodel.Tx) error {
 			return tx.CreateOrg(ctx, &orgmodel.Org{SID: first, FriendlyName: "First", AccountLimit: 10, CreatedAt: now, UpdatedAt: now})
 		},
 		func(tx orgmodel.Tx) error { return tx.CreateUser(ctx, u) },
 		func(tx orgmodel.Tx) error { return tx.DeleteUser(ctx, u.SID) },
-	} {
-		jobs = append(jobs, &writeJob{ctx: ctx, fn: fn, done: make(chan jobResult, 1)})
-	}
-	db.runBatch(jobs)
-	for i, j := range jobs {
-		require.NoError(t, (<-j.done).err, "caller %d", i)
+	) {
+		require.NoError(t, err, "caller %d", i)
 	}
 	kept, real = counted(first)
 	require.Zero(t, real)
