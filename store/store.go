@@ -106,7 +106,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// of a batch (batch.go) in memory rather than a temporary file, and a larger
 	// page cache: each write touches a random leaf of every index of a
 	// large table, and each page missing from the cache is a read.
-	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
+	if err := registerWALVFS(); err != nil {
+		return nil, err
+	}
+	w, err := sql.Open("sqlite", base+"?vfs="+walVFSName+"&"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(MEMORY)&_pragma=cache_size(%d)&_pragma=journal_size_limit(%d)", writerCacheKiB, walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
