@@ -75,7 +75,7 @@ func TestStmtCache_PreparesOnceAfterFirstUseAndStaysBounded(t *testing.T) {
 	})
 	assert.Error(t, err)
 
-	for i := 0; len(c.m)+len(c.pending) < maxCachedStmts; i++ {
+	for i := 0; c.held() < maxCachedStmts; i++ {
 		c.get(fmt.Sprintf(`SELECT %d`, i))
 	}
 	c.wg.Wait()
@@ -125,4 +125,12 @@ func TestStmtCache_CloseWithPreparesPending(t *testing.T) {
 	within(t, func() { require.NoError(t, db.Close()) })
 	assert.Empty(t, db.rs.m)
 	assert.Nil(t, db.rs.get(`SELECT 1`), "a closed cache prepares nothing")
+}
+
+// held is how many statements c holds or is preparing, read under its lock
+// (its background preparations write them).
+func (c *stmtCache) held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m) + len(c.pending)
 }
