@@ -54,8 +54,9 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	// What the write stores is known before it starts, so the user and its
-	// audit snapshot are built outside it (on SQLite, off the single writer).
+	// What the write stores is known before it starts, so the user, its
+	// searchable terms and its audit snapshot are built outside it (on
+	// SQLite, off the single writer).
 	now := s.Now()
 	u := &User{SID: UserSID(NewSID(PrefixUser)), Email: email, OrgSID: org, Role: RoleStandard,
 		Status: UserActive, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -63,7 +64,7 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 		u.Status = UserInactive
 	}
 	p.apply(u)
-	after := snapshot(u)
+	after, terms := snapshot(u), UserTerms(u)
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := tx.LockOrg(ctx, org); err != nil {
 			return notFoundAs(err, "organization", string(org))
@@ -74,7 +75,7 @@ func (s *Service) ProvisionUser(ctx context.Context, a Actor, org OrgSID, p Prof
 		if err := s.checkInvitable(ctx, tx, org, email, "R-SCIM-1"); err != nil {
 			return withRule(err, "R-SCIM-1")
 		}
-		if err := tx.CreateUser(ctx, u); err != nil {
+		if err := tx.CreateUserWithTerms(ctx, u, terms); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a, org, "user.provision", string(u.SID), nil, after)

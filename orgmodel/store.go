@@ -41,6 +41,9 @@ type Tx interface {
 	// column instead of the whole user.
 	OrgOfEmail(ctx context.Context, email string) (OrgSID, error)
 	CreateUser(ctx context.Context, u *User) error
+	// CreateUserWithTerms is CreateUser given terms = UserTerms(u),
+	// computed before the write (on SQLite, off its single writer).
+	CreateUserWithTerms(ctx context.Context, u *User, terms []Term) error
 	UpdateUser(ctx context.Context, u *User) error
 	DeleteUser(ctx context.Context, sid UserSID) error
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)

@@ -98,6 +98,10 @@ func (t *tx) OrgOfEmail(ctx context.Context, email string) (orgmodel.OrgSID, err
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
+	return t.CreateUserWithTerms(ctx, u, orgmodel.UserTerms(u))
+}
+
+func (t *tx) CreateUserWithTerms(ctx context.Context, u *orgmodel.User, terms []orgmodel.Term) error {
 	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.SID, u.Email, u.OrgSID, u.Role, u.Status, u.GivenName, u.FamilyName, u.DisplayName, u.ExternalID, u.Locale,
 		u.Timezone, u.Extra, u.Version, u.PasswordHash, t.keys.seal("users.totp_secret", u.TOTPSecret), u.MFAEnrolRequired, ms(u.CreatedAt), ms(u.UpdatedAt),
@@ -110,7 +114,7 @@ func (t *tx) CreateUser(ctx context.Context, u *orgmodel.User) error {
 			return err
 		}
 	}
-	return t.writeUserTerms(ctx, u, true) // SCIM (issue 3): searchable terms
+	return t.insertTerms(ctx, u.SID, u.OrgSID, terms) // SCIM (issue 3): searchable terms
 }
 
 // countUsers adds n users of org to user_counts on SQLite, where the
@@ -147,7 +151,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *orgmodel.User) error {
 	if err := t.updateUserRow(ctx, u); err != nil {
 		return err
 	}
-	return t.writeUserTerms(ctx, u, false) // SCIM (issue 3): searchable terms
+	return t.writeUserTerms(ctx, u) // SCIM (issue 3): searchable terms
 }
 
 func (t *tx) updateUserRow(ctx context.Context, u *orgmodel.User) error {

@@ -16,12 +16,9 @@ const termRowsPerInsert = 200
 const preparedTermRows = 32
 
 // writeUserTerms makes u's stored terms equal orgmodel.UserTerms(u),
-// touching only the rows that differ (fresh: u has none yet).
-func (t *tx) writeUserTerms(ctx context.Context, u *orgmodel.User, fresh bool) error {
+// touching only the rows that differ.
+func (t *tx) writeUserTerms(ctx context.Context, u *orgmodel.User) error {
 	want := orgmodel.UserTerms(u)
-	if fresh {
-		return t.insertTerms(ctx, u.SID, u.OrgSID, want)
-	}
 	type pe struct {
 		p string
 		e int
