@@ -37,11 +37,24 @@ func walBuffered() int {
 	return n
 }
 
-// smallCache gives the writer's only connection a page cache of 16 pages
-// (a transaction then writes pages to the log before its commit) until
-// the test ends.
-func smallCache(t *testing.T, db *DB) *sql.Conn {
+// walRows inserts n rows of size-byte blobs in one statement.
+const walRows = `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+	INSERT INTO walt (v) SELECT randomblob(?) FROM s`
+
+func walTable(t *testing.T, db *DB) {
 	t.Helper()
+	_, err := db.w.ExecContext(t.Context(), `CREATE TABLE walt (k INTEGER PRIMARY KEY, v BLOB NOT NULL)`)
+	require.NoError(t, err)
+}
+
+// spilling opens a database with a table for these tests whose writer's
+// only connection, returned, keeps 16 pages in its cache until the test
+// ends (a larger transaction then writes pages to the log before its
+// commit).
+func spilling(t *testing.T) (*DB, *sql.Conn) {
+	t.Helper()
+	db := openTestSQLite(t)
+	walTable(t, db)
 	conn, err := db.w.Conn(t.Context())
 	require.NoError(t, err)
 	_, err = conn.ExecContext(t.Context(), `PRAGMA cache_size = 16`)
@@ -50,18 +63,18 @@ func smallCache(t *testing.T, db *DB) *sql.Conn {
 		conn.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA cache_size = %d`, writerCacheKiB))
 		conn.Close()
 	})
-	return conn
+	return db, conn
 }
 
-// walRows inserts n rows of size-byte blobs in one statement on the
-// writer connection.
-const walRows = `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
-	INSERT INTO walt (v) SELECT randomblob(?) FROM s`
-
-func walTable(t *testing.T, db *DB) {
+// beginBig begins a transaction on conn that inserts 300 rows of 3,000
+// bytes: far more pages than a spilling connection's cache holds.
+func beginBig(t *testing.T, conn *sql.Conn) *sql.Tx {
 	t.Helper()
-	_, err := db.w.ExecContext(t.Context(), `CREATE TABLE walt (k INTEGER PRIMARY KEY, v BLOB NOT NULL)`)
+	tx, err := conn.BeginTx(t.Context(), nil)
 	require.NoError(t, err)
+	_, err = tx.ExecContext(t.Context(), walRows, 300, 3000)
+	require.NoError(t, err)
+	return tx
 }
 
 func TestWALBufferWritesACommitInAFewWrites(t *testing.T) {
@@ -131,16 +144,11 @@ func TestWALBufferCommitsAreOnFileWhenSeen(t *testing.T) {
 // reach the file before the commit is visible, or readers and recovery
 // would see a broken checksum chain and lose the transaction.
 func TestWALBufferChecksumRewriteReachesTheFile(t *testing.T) {
-	db := openTestSQLite(t)
-	walTable(t, db)
+	db, conn := spilling(t)
 	ctx := t.Context()
-	conn := smallCache(t, db)
 	before := walNow()
-	tx, err := conn.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	_, err = tx.ExecContext(ctx, walRows, 300, 3000)
-	require.NoError(t, err)
-	_, err = tx.ExecContext(ctx, `UPDATE walt SET v = zeroblob(3001) WHERE k % 3 = 0`)
+	tx := beginBig(t, conn)
+	_, err := tx.ExecContext(ctx, `UPDATE walt SET v = zeroblob(3001) WHERE k % 3 = 0`)
 	require.NoError(t, err)
 	require.NoError(t, tx.Commit())
 	d := walNow().since(before)
@@ -157,20 +165,14 @@ func TestWALBufferChecksumRewriteReachesTheFile(t *testing.T) {
 // buffer once it has released the log: those bytes could otherwise land,
 // later, on frames another process committed meanwhile.
 func TestWALBufferEmptyAfterARollback(t *testing.T) {
-	db := openTestSQLite(t)
-	walTable(t, db)
+	db, conn := spilling(t)
 	ctx := t.Context()
-	conn := smallCache(t, db)
 	// An empty log: the rollback then reads the pages it restores from the
 	// database file, not the log (a read of the log writes the buffer out).
 	_, err := conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	require.NoError(t, err)
 	before := walNow()
-	tx, err := conn.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	_, err = tx.ExecContext(ctx, walRows, 300, 3000)
-	require.NoError(t, err)
-	require.NoError(t, tx.Rollback())
+	require.NoError(t, beginBig(t, conn).Rollback())
 	d := walNow().since(before)
 	require.Positive(t, d.writes, "the transaction wrote frames before its end (else this test tests nothing)")
 	assert.Positive(t, d.unlockFlushes)
