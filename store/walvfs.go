@@ -50,8 +50,8 @@ import (
 // walVFSName is the VFS the writer connection names in its DSN.
 const walVFSName = "orgd-walbuf"
 
-// walBufSize bounds what one write of the buffer carries: 256 frames of
-// 4 KiB, more than a batch of creates commits.
+// walBufSize is the buffer's size: 254 frames of 4 KiB, more than a batch
+// of creates commits (a longer run of writes goes out as it fills).
 const walBufSize = 1 << 20
 
 // walMaxWrite is the most the unix VFS writes in one call (its
