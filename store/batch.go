@@ -11,9 +11,10 @@ import (
 )
 
 // Group commit on SQLite. SQLite has one writer; each transaction's commit
-// writes every page it changed to the write-ahead log (two system calls a
-// page) and the pages that every write shares — the tops of the indexes,
-// their right edges, the audit log's tail — once per transaction. So
+// writes every page it changed to the write-ahead log (walvfs.go gathers
+// them into a few system calls), and the pages that every write shares —
+// the tops of the indexes, their right edges, the audit log's tail — once
+// per transaction. So
 // instead of running the callers of InTx one transaction after another, a
 // single goroutine takes every caller that is waiting when it is free and
 // runs them one after another in one transaction, which commits them all.

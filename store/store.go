@@ -103,9 +103,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	mdb.Close()
 	// The writer never checkpoints (see checkpointer), keeps the savepoints
-	// of a batch (batch.go) in memory rather than a temporary file, and a larger
-	// page cache: each write touches a random leaf of every index of a
-	// large table, and each page missing from the cache is a read.
+	// of a batch (batch.go) in memory rather than a temporary file, writes
+	// its log through walVFS (walvfs.go: a few system calls a commit), and
+	// has a larger page cache: each write touches a random leaf of every
+	// index of a large table, and each page missing from the cache is a read.
 	if err := registerWALVFS(); err != nil {
 		return nil, err
 	}
