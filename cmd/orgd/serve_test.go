@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,6 +221,21 @@ func TestServe_MailToLog(t *testing.T) {
 	require.NotEmpty(t, m.str("logged_at"))
 	require.Empty(t, m.str("sent_at"))
 	require.Contains(t, m.str("body"), inv.str("token"), "the operator reads the link in the outbox")
+}
+
+// TestServe_GCPercent: serve collects garbage less often than Go's
+// default, unless the environment's GOGC says how often. Not parallel: the
+// GC percent is the process's, and every other serve test sets it too.
+func TestServe_GCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	c := newCLI(t, "sqlite:"+filepath.Join(t.TempDir(), "orgd.db"))
+	require.NoError(t, startServe(t, c).stop())
+	require.Equal(t, serveGCPercent, debug.SetGCPercent(100), "serve without GOGC sets its own")
+
+	c.env["GOGC"] = "150" // the runtime read it at start; serve must leave it be
+	require.NoError(t, startServe(t, c).stop())
+	require.Equal(t, 100, debug.SetGCPercent(100), "serve with GOGC leaves the collector as the environment set it")
 }
 
 func TestServe_AddressInUse(t *testing.T) {
