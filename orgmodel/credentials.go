@@ -128,7 +128,10 @@ func (s *Service) AuthenticateSCIM(ctx context.Context, token, remote string) (A
 	}
 	h := HashToken(token)
 	var t *SCIMToken
-	if err := s.store.Read(ctx, func(tx Tx) error {
+	// One indexed row, read on every SCIM request: not worth the
+	// goroutines that watch a cancellable context's read transaction and
+	// rows (a sixth of this read's CPU under load).
+	if err := s.store.Read(context.WithoutCancel(ctx), func(tx Tx) error {
 		var err error
 		t, err = tx.GetSCIMTokenByHash(ctx, h)
 		return err
