@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -72,6 +73,11 @@ func benchEmail(i int) string { return fmt.Sprintf("u%07d@acme.test", i) }
 // bigOrg returns an organization of benchUsers() users (plus its Owner).
 func bigOrg(b *testing.B) *env {
 	bigOnce.Do(func() {
+		// Measured as served: orgd serve collects garbage at GOGC 400 unless
+		// the environment sets GOGC (cmd/orgd's serveGCPercent).
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 		bigN = benchUsers()
 		path := os.Getenv("ORGD_BENCH_DB")
 		fresh := true
