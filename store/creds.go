@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/orgd/orgd/orgmodel"
@@ -21,8 +23,30 @@ func (t *tx) CreateSCIMToken(ctx context.Context, s *orgmodel.SCIMToken) error {
 	return err
 }
 
+const scimTokenByHash = `SELECT ` + scimTokenCols + ` FROM scim_tokens WHERE token_hash = ?`
+
 func (t *tx) GetSCIMTokenByHash(ctx context.Context, h string) (*orgmodel.SCIMToken, error) {
-	return getOne(ctx, t, scanSCIMToken, `SELECT `+scimTokenCols+` FROM scim_tokens WHERE token_hash = ?`, h)
+	return getOne(ctx, t, scanSCIMToken, scimTokenByHash, h)
+}
+
+// SCIMTokenByHash is GetSCIMTokenByHash as one statement on the read pool,
+// without a transaction of its own around it: the read every SCIM request
+// makes (orgmodel.Service.AuthenticateSCIM). One row needs no snapshot but
+// its statement's; on SQLite the BEGIN and COMMIT of a read transaction
+// were a third of that read's CPU.
+func (s *DB) SCIMTokenByHash(ctx context.Context, h string) (*orgmodel.SCIMToken, error) {
+	q := s.d.rebind(scimTokenByHash)
+	var row *sql.Row
+	if st := s.rs.get(q); st != nil {
+		row = st.QueryRowContext(ctx, h)
+	} else {
+		row = s.r.QueryRowContext(ctx, q, h)
+	}
+	t, err := scanSCIMToken(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, orgmodel.ErrNotFound
+	}
+	return t, s.d.translate(err)
 }
 
 func (t *tx) ListSCIMTokens(ctx context.Context, org orgmodel.OrgSID) ([]*orgmodel.SCIMToken, error) {
