@@ -176,24 +176,3 @@ func TestRule_SCIM_2_DeprovisioningEndsSessionsAtOnce(t *testing.T) {
 	_, _, err = e.svc.StartSession(e.ctx, as(a.SID), a.SID, "sso")
 	require.NoError(t, err)
 }
-
-// TestSCIMTokenOnAStoreWithoutItsFastRead: a Store that only has Read and
-// InTx (not store.DB's one-statement SCIMTokenByHash) authenticates SCIM
-// tokens alike, a revocation refused at once.
-func TestSCIMTokenOnAStoreWithoutItsFastRead(t *testing.T) {
-	e := newEnv(t)
-	type plainStore struct{ orgmodel.Store }
-	svc := orgmodel.NewService(plainStore{e.db}, orgmodel.Config{BaseURL: "https://orgd.test", Now: e.clock.Now})
-	r := e.signup("owner@acme.test")
-	tok, err := svc.CreateSCIMToken(e.ctx, e.op, r.OrgSID, "okta")
-	require.NoError(t, err)
-	agent, err := svc.AuthenticateSCIM(e.ctx, tok.Token, "192.0.2.1")
-	require.NoError(t, err)
-	assert.Equal(t, r.OrgSID, agent.OrgSID)
-	_, err = svc.AuthenticateSCIM(e.ctx, "scim_"+tok.Token[5:len(tok.Token)-1]+"x", "")
-	assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err), "another token")
-	_, err = svc.RevokeSCIMToken(e.ctx, e.op, r.OrgSID, tok.ID)
-	require.NoError(t, err)
-	_, err = svc.AuthenticateSCIM(e.ctx, tok.Token, "")
-	assert.Equal(t, orgmodel.KindUnauthenticated, orgmodel.KindOf(err), "revoked")
-}

@@ -15,6 +15,11 @@ type Store interface {
 	// Read runs fn in a read-only transaction, off the write path. Writes
 	// inside fn fail.
 	Read(ctx context.Context, fn func(tx Tx) error) error
+	// SCIMTokenByHash is Tx.GetSCIMTokenByHash as one statement, without a
+	// transaction around it: the read every SCIM request makes
+	// (Service.AuthenticateSCIM), never cached so that a revoked token is
+	// refused at once.
+	SCIMTokenByHash(ctx context.Context, h string) (*SCIMToken, error)
 }
 
 // Tx is what one command may read and write. Get* return an error

@@ -29,10 +29,9 @@ func (t *tx) GetSCIMTokenByHash(ctx context.Context, h string) (*orgmodel.SCIMTo
 	return getOne(ctx, t, scanSCIMToken, scimTokenByHash, h)
 }
 
-// SCIMTokenByHash is GetSCIMTokenByHash as one statement on the read pool,
-// without a transaction of its own around it: the read every SCIM request
-// makes (orgmodel.Service.AuthenticateSCIM). One row needs no snapshot but
-// its statement's; on SQLite the BEGIN and COMMIT of a read transaction
+// SCIMTokenByHash runs GetSCIMTokenByHash's statement on the read pool,
+// outside a transaction (orgmodel.Store): one row needs no snapshot but its
+// statement's, and on SQLite the BEGIN and COMMIT of a read transaction
 // were a third of that read's CPU.
 func (s *DB) SCIMTokenByHash(ctx context.Context, h string) (*orgmodel.SCIMToken, error) {
 	q := s.d.rebind(scimTokenByHash)
